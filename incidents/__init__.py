@@ -1,0 +1,1 @@
+"""The crisis domain: incidents, lifecycle, deadlines, comms. No Flask here."""

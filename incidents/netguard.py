@@ -1,0 +1,77 @@
+"""Outbound URL safety: refuse requests to private, loopback and link-local addresses.
+
+Feed URLs and webhook URLs are typed by people (or by attackers through a subscription
+form), so every outbound request the console makes goes through `check_url` and, for
+redirects, through `guarded_get`/`guarded_post`, which re-check each hop. Addresses an
+operator trusts (e.g. a self-hosted RSSHub on 10.0.0.5, or 127.0.0.1 in tests) are allowed
+explicitly with CIDR networks in `allowed_networks`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Iterable, Sequence
+from urllib.parse import urlsplit
+
+ALLOWED_SCHEMES = ("http", "https")
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class UnsafeURL(ValueError):
+    """The URL is malformed, uses another scheme, or points at a forbidden address."""
+
+
+def parse_networks(specs: Iterable[str]) -> list[IPNetwork]:
+    """Parse CIDR strings such as '127.0.0.1/32' or '10.0.0.0/8'; bad ones raise ValueError."""
+    return [ipaddress.ip_network(spec.strip(), strict=False) for spec in specs if spec.strip()]
+
+
+def _is_public(address: IPAddress) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return _is_public(address.ipv4_mapped)
+    if isinstance(address, ipaddress.IPv6Address) and address.sixtofour is not None:
+        return _is_public(address.sixtofour)
+    return address.is_global and not address.is_multicast
+
+
+def is_allowed_address(address: IPAddress, allowed_networks: Sequence[IPNetwork] = ()) -> bool:
+    """True when the address is public, or inside one of the explicitly allowed networks."""
+    if any(address in network for network in allowed_networks):
+        return True
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        if any(address.ipv4_mapped in network for network in allowed_networks):
+            return True
+    return _is_public(address)
+
+
+def resolve(host: str, port: int) -> list[IPAddress]:
+    """Every address the host name resolves to (an IP literal resolves to itself)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise UnsafeURL(f"cannot resolve host {host!r}") from exc
+    return [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
+
+
+def check_url(url: str, allowed_networks: Sequence[IPNetwork] = ()) -> None:
+    """Raise UnsafeURL unless the URL is http(s) and every address of its host is allowed."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as exc:
+        raise UnsafeURL("the URL is malformed") from exc
+    if parts.scheme not in ALLOWED_SCHEMES:
+        raise UnsafeURL("only http and https URLs are allowed")
+    if not parts.hostname:
+        raise UnsafeURL("the URL has no host")
+    if parts.username or parts.password:
+        raise UnsafeURL("credentials in the URL are not allowed")
+    addresses = resolve(parts.hostname, port)
+    if not addresses:
+        raise UnsafeURL(f"host {parts.hostname!r} has no address")
+    for address in addresses:
+        if not is_allowed_address(address, allowed_networks):
+            raise UnsafeURL(f"address {address} of host {parts.hostname!r} is not public")

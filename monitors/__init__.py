@@ -1,0 +1,1 @@
+"""Inbound signals: feeds, mentions, rules and alert hooks."""
