@@ -1,0 +1,130 @@
+"""The crisis console: the Flask application factory."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g, redirect, request, url_for
+from flask_htmx import HTMX
+from flask_login import LoginManager, current_user
+from flask_wtf.csrf import CSRFProtect
+
+from console import config as console_config
+from console import db, errors, i18n, labels, permissions
+from console.auth_tokens import authenticate_api_request
+from incidents.actors import Actor
+from incidents.models import User
+
+ROOT = Path(__file__).resolve().parent.parent
+log = logging.getLogger(__name__)
+
+csrf = CSRFProtect()
+htmx = HTMX()
+login_manager = LoginManager()
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the console. `test_config` overrides the environment (tests, the CLI)."""
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+        static_folder="static",
+    )
+    app.config.from_mapping(console_config.from_environment(Path(app.instance_path)))
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,
+        MAX_CONTENT_LENGTH=2 * 1024 * 1024,
+        JSON_SORT_KEYS=False,
+    )
+    if test_config:
+        app.config.update(test_config)
+    app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]
+
+    engine = app.config.get("ENGINE") or db.make_engine(app.config["DATABASE_URL"])
+    db.init_app(app, engine)
+    i18n.init_app(app)
+    labels.init_app(app)
+    csrf.init_app(app)
+    htmx.init_app(app)
+    _init_login(app)
+
+    from console.views import api, auth, board, health, incident_pages
+
+    for blueprint in (health.bp, auth.bp, board.bp, incident_pages.bp, api.bp):
+        app.register_blueprint(blueprint)
+    csrf.exempt(api.bp)
+    errors.init_app(app)
+
+    unmapped = permissions.missing_endpoints({rule.endpoint for rule in app.url_map.iter_rules()})
+    if unmapped:
+        raise RuntimeError(f"endpoints missing from the role matrix: {sorted(unmapped)}")
+    app.before_request(_enforce_permissions)
+    app.after_request(_security_headers)
+    return app
+
+
+def _init_login(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        user = db.get_session().get(User, int(user_id)) if user_id.isdigit() else None
+        return user if user and user.active else None
+
+
+def current_actor() -> Actor:
+    """Who is acting in this request, for the timeline and the audit log."""
+    return g.actor
+
+
+def _enforce_permissions() -> Any:
+    """Authenticate (session or bearer token) and check the role matrix for every request."""
+    endpoint = request.endpoint
+    if endpoint is None:
+        return None  # 404 or 405: the error handlers answer
+    permission = permissions.permission_for(endpoint)
+    ip = request.remote_addr or ""
+    if endpoint.startswith("api."):
+        token = authenticate_api_request()
+        if token is None:
+            return errors.api_error(401, "unauthorized", "a valid bearer token is required")
+        role = token.role
+        g.actor = Actor(label=f"api:{token.name}", user_id=token.user_id, ip=ip)
+    elif current_user.is_authenticated:
+        role = current_user.role
+        g.actor = Actor(label=current_user.display_name, user_id=current_user.id, ip=ip)
+    else:
+        role = None
+        g.actor = Actor(label="anonymous", ip=ip)
+    if permission == permissions.PUBLIC:
+        return None
+    if role is None:
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    if not permissions.role_may(role, permission):
+        if endpoint.startswith("api."):
+            return errors.api_error(403, "forbidden", f"the role {role.value} may not do this")
+        return errors.forbidden_page()
+    return None
+
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'"
+)
+
+
+def _security_headers(response: Any) -> Any:
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response

@@ -1,0 +1,150 @@
+"""The `crisis` command: serve, migrate, manage people and tokens."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+
+import click
+import sqlalchemy as sa
+from flask import Flask
+
+from console import create_app, migrate
+from incidents import accounts
+from incidents.actors import Actor
+from incidents.errors import DomainError
+from incidents.models import Role, User
+from incidents.timeutil import utcnow
+
+CLI_ACTOR = Actor(label="cli")
+
+
+def _app() -> Flask:
+    return create_app()
+
+
+def _session(app: Flask):  # noqa: ANN202
+    return app.extensions["db_sessionmaker"]()
+
+
+@click.group()
+def main() -> None:
+    """Crisis console: run it, migrate its database, manage people and API tokens."""
+
+
+@main.group()
+def db() -> None:
+    """Database schema commands."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply all migrations to CRISIS_DATABASE_URL (default: the embedded SQLite file)."""
+    app = _app()
+    migrate.upgrade(app.config["DATABASE_URL"])
+    click.echo("database is at the latest schema")
+
+
+def ensure_demo_admin(app: Flask) -> None:
+    """Create an admin when nobody exists yet, printing its password once."""
+    with _session(app) as session:
+        if session.scalar(sa.select(sa.func.count(User.id))):
+            return
+        password = secrets.token_urlsafe(12)
+        accounts.create_user(session, username="admin", password=password, role=Role.ADMIN.value,
+                             display_name="Admin", actor=CLI_ACTOR, now=utcnow())
+        session.commit()
+    click.secho("Created the first user. Sign in with:", fg="green")
+    click.secho(f"  username: admin\n  password: {password}", bold=True)
+    click.echo("  (shown once; change it or add your own users with `crisis user add`)")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+@click.option("--create-admin/--no-create-admin", default=True, show_default=True,
+              help="Create an admin with a random password when the database has no user.")
+def serve(host: str, port: int, threads: int, create_admin: bool) -> None:
+    """Migrate, then serve the console (one process, for the embedded SQLite default)."""
+    from waitress import serve as waitress_serve
+
+    app = _app()
+    migrate.upgrade(app.config["DATABASE_URL"])
+    if create_admin:
+        ensure_demo_admin(app)
+    click.echo(f"Crisis console on http://{host}:{port}/")
+    waitress_serve(app, host=host, port=port, threads=threads, ident="crisis-console")
+
+
+@main.group()
+def user() -> None:
+    """People who sign in to the console."""
+
+
+@user.command("add")
+@click.argument("username")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--name", "display_name", default="", help="Display name (defaults to the username).")
+@click.option("--locale", type=click.Choice(list(accounts.LOCALES)), default="zh_Hans_CN", show_default=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def user_add(username: str, role: str, display_name: str, locale: str, password_stdin: bool) -> None:
+    """Add a person with a role; the password is prompted for unless --password-stdin."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    app = _app()
+    with _session(app) as session:
+        try:
+            created = accounts.create_user(session, username=username, password=password, role=role,
+                                           display_name=display_name, locale=locale,
+                                           actor=CLI_ACTOR, now=utcnow())
+        except DomainError as error:
+            raise click.ClickException(str(error)) from None
+        session.commit()
+        click.echo(f"added {created.username} ({created.role.value})")
+
+
+@main.group()
+def token() -> None:
+    """API tokens for scripts (/api/v1)."""
+
+
+@token.command("create")
+@click.argument("name")
+@click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.DUTY_MANAGER.value,
+              show_default=True, help="What the token may do (the same matrix as people).")
+@click.option("--user", "username", default=None, help="Record actions under this person.")
+def token_create(name: str, role: str, username: str | None) -> None:
+    """Create a token; its secret is printed once and only its hash is stored."""
+    app = _app()
+    with _session(app) as session:
+        user_id = None
+        if username:
+            user_id = session.scalar(sa.select(User.id).where(User.username == username))
+            if user_id is None:
+                raise click.ClickException(f"no user {username!r}")
+        try:
+            _token, secret = accounts.create_token(session, name=name, role=role, user_id=user_id,
+                                                   actor=CLI_ACTOR, now=utcnow())
+        except DomainError as error:
+            raise click.ClickException(str(error)) from None
+        session.commit()
+    click.echo(secret)
+
+
+@token.command("revoke")
+@click.argument("name")
+def token_revoke(name: str) -> None:
+    """Revoke a token by name; it stops working at once."""
+    app = _app()
+    with _session(app) as session:
+        try:
+            accounts.revoke_token(session, name=name, actor=CLI_ACTOR, now=utcnow())
+        except DomainError as error:
+            raise click.ClickException(str(error)) from None
+        session.commit()
+    click.echo(f"revoked {name}")
+
+

@@ -1,0 +1,50 @@
+"""Configuration from environment variables, with defaults for the embedded single machine."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _secret_key(instance_path: Path) -> str:
+    """CRISIS_SECRET_KEY, else a key generated once and kept in the instance folder."""
+    if key := os.environ.get("CRISIS_SECRET_KEY"):
+        return key
+    path = instance_path / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def default_database_url(instance_path: Path) -> str:
+    """The embedded SQLite file under instance/."""
+    return f"sqlite:///{(instance_path / 'crisis.db').resolve()}"
+
+
+def from_environment(instance_path: Path) -> dict[str, Any]:
+    """Every setting the console reads, each named CRISIS_<NAME> in the environment."""
+    env = os.environ.get
+    return {
+        "DATABASE_URL": env("CRISIS_DATABASE_URL") or default_database_url(instance_path),
+        "SECRET_KEY": _secret_key(instance_path),
+        "TIMEZONE": env("CRISIS_TIMEZONE", DEFAULT_TIMEZONE),
+        "BABEL_DEFAULT_LOCALE": env("CRISIS_DEFAULT_LOCALE", "zh_Hans_CN"),
+        "SESSION_COOKIE_SECURE": _bool(env("CRISIS_SECURE_COOKIES")),
+        "ALLOWED_NETWORKS": [n for n in env("CRISIS_ALLOWED_NETWORKS", "").split(",") if n.strip()],
+        "BOARD_POLL_SECONDS": int(env("CRISIS_BOARD_POLL_SECONDS", "5")),
+        "PUBLIC_URL": env("CRISIS_PUBLIC_URL", "http://127.0.0.1:5000"),
+    }

@@ -1,0 +1,70 @@
+"""Language and time zone at the edge: locale choice, localised domain errors, time filters."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import Flask, current_app, g, request
+from flask_babel import Babel, format_datetime, gettext, lazy_gettext
+from flask_login import current_user
+
+from incidents.errors import InvalidInput
+
+LANGUAGES = {"zh_Hans_CN": "简体中文", "en": "English"}
+LANGUAGE_COOKIE = "crisis_lang"
+
+# Domain error reasons in the user's language; params come from InvalidInput.params.
+REASONS = {
+    "required": lazy_gettext("This field is required."),
+    "too_long": lazy_gettext("At most %(max)s characters."),
+    "choice": lazy_gettext("Choose one of: %(allowed)s."),
+    "no_user": lazy_gettext("No such active user."),
+    "closed": lazy_gettext("A closed incident cannot be edited."),
+    "not_editable": lazy_gettext("This field cannot be changed here."),
+}
+
+
+def select_locale() -> str:
+    """The signed-in user's language, else the cookie, else the team default (Chinese)."""
+    if getattr(current_user, "is_authenticated", False):
+        return current_user.locale
+    if (chosen := request.cookies.get(LANGUAGE_COOKIE)) in LANGUAGES:
+        return chosen
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def select_timezone() -> str:
+    return current_app.config["TIMEZONE"]
+
+
+def message_for(error: InvalidInput) -> str:
+    """A domain validation error in the user's language."""
+    template = REASONS.get(error.reason)
+    if template is None:
+        return error.message
+    return str(template) % error.params if error.params else str(template)
+
+
+def team_zone() -> ZoneInfo:
+    if "team_zone" not in g:
+        g.team_zone = ZoneInfo(current_app.config["TIMEZONE"])
+    return g.team_zone
+
+
+def init_app(app: Flask) -> None:
+    """Set up Flask-Babel and the template filters for times in the team's zone."""
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")
+    Babel(app, locale_selector=select_locale, timezone_selector=select_timezone)
+
+    @app.template_filter("localtime")
+    def localtime(value: datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:
+        return format_datetime(value, fmt) if value else ""
+
+    @app.template_filter("isotime")
+    def isotime(value: datetime | None) -> str:
+        return value.isoformat() if value else ""
+
+    @app.context_processor
+    def language_context() -> dict:
+        return {"LANGUAGES": LANGUAGES, "current_locale": select_locale(), "gettext": gettext}

@@ -1,0 +1,96 @@
+"""Human names for the domain's values, in the user's language (used by templates)."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+
+from incidents.lifecycle import Kind, Severity, Source, Status
+from incidents.models import EventKind, Role
+
+KIND_LABELS = {
+    Kind.OUTAGE: _l("System outage"),
+    Kind.PUBLIC_OPINION: _l("Public opinion"),
+    Kind.COMPLAINT: _l("Escalated complaint"),
+}
+SEVERITY_LABELS = {
+    Severity.P1: _l("P1 critical"),
+    Severity.P2: _l("P2 major"),
+    Severity.P3: _l("P3 minor"),
+    Severity.P4: _l("P4 low"),
+}
+STATUS_LABELS = {
+    Status.INVESTIGATING: _l("Investigating"),
+    Status.IDENTIFIED: _l("Identified"),
+    Status.MONITORING: _l("Monitoring"),
+    Status.RESOLVED: _l("Resolved"),
+    Status.CLOSED: _l("Closed"),
+}
+# What the button says: the action, not the state.
+TRANSITION_LABELS = {
+    Status.INVESTIGATING: _l("Back to investigating"),
+    Status.IDENTIFIED: _l("Cause identified"),
+    Status.MONITORING: _l("Fix in place, monitoring"),
+    Status.RESOLVED: _l("Resolve"),
+    Status.CLOSED: _l("Close"),
+}
+SOURCE_LABELS = {
+    Source.MANUAL: _l("Opened by hand"),
+    Source.MONITOR: _l("Raised by a monitor"),
+    Source.ALERT: _l("Raised by an alert"),
+    Source.API: _l("Opened through the API"),
+}
+ROLE_LABELS = {
+    Role.ADMIN: _l("Administrator"),
+    Role.DUTY_MANAGER: _l("Duty manager"),
+    Role.COMMS: _l("Comms"),
+    Role.AGENT: _l("Agent"),
+    Role.VIEWER: _l("Viewer"),
+}
+EVENT_LABELS = {
+    EventKind.OPENED: _l("opened the incident"),
+    EventKind.STATUS_CHANGED: _l("changed the status"),
+    EventKind.FIELD_CHANGED: _l("edited the incident"),
+    EventKind.NOTE: _l("added a note"),
+    EventKind.ASSIGNED: _l("changed the assignment"),
+    EventKind.ACKNOWLEDGED: _l("acknowledged the incident"),
+}
+FIELD_LABELS = {
+    "title": _l("Title"),
+    "summary": _l("Summary"),
+    "kind": _l("Kind"),
+    "severity": _l("Severity"),
+    "commander": _l("Commander"),
+    "comms_lead": _l("Comms lead"),
+    "commander_id": _l("Commander"),
+    "comms_lead_id": _l("Comms lead"),
+    "status": _l("Status"),
+}
+
+
+def value_label(field: str, value: str | None) -> str:
+    """A stored value (enum value or name) as people read it."""
+    if value in (None, ""):
+        return "—"
+    tables = {"kind": (Kind, KIND_LABELS), "severity": (Severity, SEVERITY_LABELS),
+              "status": (Status, STATUS_LABELS)}
+    if field in tables:
+        enum_type, labels = tables[field]
+        try:
+            return str(labels[enum_type(value)])
+        except ValueError:
+            return str(value)
+    return str(value)
+
+
+def init_app(app: Flask) -> None:
+    """Expose the label tables to every template."""
+
+    @app.context_processor
+    def labels() -> dict:
+        return {
+            "KIND_LABELS": KIND_LABELS, "SEVERITY_LABELS": SEVERITY_LABELS,
+            "STATUS_LABELS": STATUS_LABELS, "TRANSITION_LABELS": TRANSITION_LABELS,
+            "SOURCE_LABELS": SOURCE_LABELS, "ROLE_LABELS": ROLE_LABELS,
+            "EVENT_LABELS": EVENT_LABELS, "FIELD_LABELS": FIELD_LABELS, "value_label": value_label,
+        }

@@ -1,0 +1,42 @@
+// Live clocks: ages ([data-since]) and countdowns ([data-due]) tick every second from
+// server-given times, corrected by the server clock offset, with no page polling.
+(function () {
+  "use strict";
+  var zh = (document.documentElement.lang || "").indexOf("zh") === 0;
+  var offsetMs = 0;
+  var meta = document.querySelector('meta[name="server-time"]');
+  if (meta) { offsetMs = Date.parse(meta.content) - Date.now(); }
+
+  function now() { return Date.now() + offsetMs; }
+
+  function span(ms) {
+    var s = Math.max(0, Math.floor(ms / 1000));
+    var d = Math.floor(s / 86400), h = Math.floor(s % 86400 / 3600), m = Math.floor(s % 3600 / 60), sec = s % 60;
+    var pad = function (n) { return n < 10 ? "0" + n : "" + n; };
+    if (d > 0) { return zh ? d + "天" + h + "小时" : d + "d " + h + "h"; }
+    if (h > 0) { return zh ? h + "小时" + pad(m) + "分" : h + "h " + pad(m) + "m"; }
+    return pad(m) + ":" + pad(sec);
+  }
+
+  function tick() {
+    var t = now();
+    document.querySelectorAll("[data-since]").forEach(function (el) {
+      var since = Date.parse(el.getAttribute("data-since"));
+      if (!isNaN(since)) { el.textContent = span(t - since); }
+    });
+    document.querySelectorAll("[data-due]").forEach(function (el) {
+      var due = Date.parse(el.getAttribute("data-due"));
+      var remindMs = parseInt(el.getAttribute("data-remind-ms") || "0", 10);
+      if (isNaN(due)) { return; }
+      var left = due - t;
+      el.classList.toggle("overdue", left < 0);
+      el.classList.toggle("soon", left >= 0 && left <= remindMs);
+      var label = el.querySelector(".count") || el;
+      label.textContent = left < 0 ? "+" + span(-left) : span(left);
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", tick);
+  document.addEventListener("htmx:afterSwap", tick);
+  setInterval(tick, 1000);
+})();

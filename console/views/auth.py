@@ -1,0 +1,76 @@
+"""Signing in and out, and choosing the interface language."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Blueprint, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext
+from flask_login import current_user, login_user, logout_user
+
+from console import current_actor
+from console.db import get_session
+from console.i18n import LANGUAGE_COOKIE, LANGUAGES
+from incidents import accounts
+from incidents.timeutil import utcnow
+
+bp = Blueprint("auth", __name__)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site relative paths: a login link must not bounce people elsewhere."""
+    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+        return target
+    return url_for("board.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    """The sign-in form; failures are counted per account and per address."""
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(_safe_next(request.args.get("next")))
+    error = None
+    username = request.form.get("username", "").strip()
+    if request.method == "POST":
+        session = get_session()
+        now = utcnow()
+        ip = request.remote_addr or ""
+        wait = accounts.login_retry_after(session, username=username, ip=ip, now=now)
+        if wait is not None:
+            minutes = max(1, math.ceil(wait.total_seconds() / 60))
+            error = gettext("Too many failed sign-ins. Try again in %(minutes)s minutes.", minutes=minutes)
+            return render_template("auth/login.html", error=error, username=username), 429
+        user = accounts.authenticate(
+            session, username=username, password=request.form.get("password", ""), ip=ip, now=now
+        )
+        session.commit()
+        if user is not None:
+            login_user(user, remember=bool(request.form.get("remember")))
+            return redirect(_safe_next(request.args.get("next")), code=303)
+        error = gettext("Wrong username or password.")
+        return render_template("auth/login.html", error=error, username=username), 401
+    return render_template("auth/login.html", error=error, username=username)
+
+
+@bp.post("/logout")
+def logout() -> Any:
+    logout_user()
+    return redirect(url_for("auth.login"), code=303)
+
+
+@bp.post("/language")
+def language() -> Any:
+    """Switch the interface language: stored on the user, or in a cookie before sign-in."""
+    chosen = request.form.get("locale", "")
+    if chosen not in LANGUAGES:
+        chosen = "zh_Hans_CN"
+    if current_user.is_authenticated:
+        session = get_session()
+        user = session.merge(current_user._get_current_object())
+        accounts.set_locale(session, user=user, locale=chosen, actor=current_actor(), now=utcnow())
+        session.commit()
+    response = make_response(redirect(_safe_next(request.form.get("next")), code=303))
+    response.set_cookie(LANGUAGE_COOKIE, chosen, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    return response

@@ -1,0 +1,194 @@
+"""People and API tokens: creation, password checks, the login rate limit, the audit log."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from incidents.actors import Actor
+from incidents.errors import InvalidInput, NotFound
+from incidents.models import ApiToken, AuditRecord, LoginAttempt, Role, User
+from incidents.timeutil import ensure_aware
+
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
+PASSWORD_MIN = 10
+LOGIN_WINDOW = timedelta(minutes=15)
+LOGIN_MAX_FAILURES = 10
+TOKEN_PREFIX = "crs_"
+LOCALES = ("zh_Hans_CN", "en")
+
+
+def hash_password(password: str) -> str:
+    """A salted scrypt hash (werkzeug's format)."""
+    return generate_password_hash(password, method="scrypt")
+
+
+def _role(value: str) -> Role:
+    try:
+        return Role(value)
+    except ValueError:
+        allowed = ", ".join(role.value for role in Role)
+        raise InvalidInput("role", f"unknown role {value!r}; expected one of {allowed}") from None
+
+
+def record_audit(
+    session: Session,
+    *,
+    actor: Actor,
+    action: str,
+    target_type: str,
+    target_id: str | int,
+    now: datetime,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> AuditRecord:
+    """Append one audit record in the caller's transaction."""
+    record = AuditRecord(
+        at=ensure_aware(now),
+        actor_id=actor.user_id,
+        actor_label=actor.label,
+        ip=actor.ip,
+        action=action,
+        target_type=target_type,
+        target_id=str(target_id),
+        before=before or {},
+        after=after or {},
+    )
+    session.add(record)
+    return record
+
+
+def create_user(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    role: str,
+    display_name: str = "",
+    locale: str = "zh_Hans_CN",
+    actor: Actor,
+    now: datetime,
+) -> User:
+    """Create an active user; the username must be new and the password long enough."""
+    username = (username or "").strip()
+    if not USERNAME_RE.match(username):
+        raise InvalidInput("username", "use 2-64 letters, digits, '.', '_' or '-'")
+    if session.scalar(sa.select(User.id).where(User.username == username)) is not None:
+        raise InvalidInput("username", f"user {username!r} already exists")
+    if len(password or "") < PASSWORD_MIN:
+        raise InvalidInput("password", f"the password needs at least {PASSWORD_MIN} characters")
+    if locale not in LOCALES:
+        raise InvalidInput("locale", f"unknown locale {locale!r}")
+    user = User(
+        username=username,
+        display_name=(display_name or username).strip()[:100],
+        password_hash=hash_password(password),
+        role=_role(role),
+        locale=locale,
+        active=True,
+        created_at=ensure_aware(now),
+    )
+    session.add(user)
+    session.flush()
+    record_audit(
+        session, actor=actor, action="user.create", target_type="user", target_id=user.id, now=now,
+        after={"username": user.username, "role": user.role.value},
+    )
+    return user
+
+
+def set_locale(session: Session, *, user: User, locale: str, actor: Actor, now: datetime) -> None:
+    """Change a user's interface language."""
+    if locale not in LOCALES:
+        raise InvalidInput("locale", f"unknown locale {locale!r}")
+    if user.locale != locale:
+        record_audit(
+            session, actor=actor, action="user.locale", target_type="user", target_id=user.id,
+            now=now, before={"locale": user.locale}, after={"locale": locale},
+        )
+        user.locale = locale
+
+
+def login_retry_after(session: Session, *, username: str, ip: str, now: datetime) -> timedelta | None:
+    """How long until this account or address may try again; None when it may try now."""
+    since = ensure_aware(now) - LOGIN_WINDOW
+    waits = []
+    for column, value in ((LoginAttempt.username, username), (LoginAttempt.ip, ip)):
+        failures = session.scalars(
+            sa.select(LoginAttempt.at)
+            .where(column == value, LoginAttempt.at > since, LoginAttempt.success.is_(False))
+            .order_by(LoginAttempt.at.desc())
+            .limit(LOGIN_MAX_FAILURES)
+        ).all()
+        if len(failures) >= LOGIN_MAX_FAILURES:
+            # Blocked until the oldest of the last N failures leaves the window.
+            waits.append(failures[-1] + LOGIN_WINDOW - now)
+    return max(waits) if waits else None
+
+
+def authenticate(session: Session, *, username: str, password: str, ip: str, now: datetime) -> User | None:
+    """Check a password and record the attempt; None on any failure (no hint which part)."""
+    user = session.scalar(sa.select(User).where(User.username == username))
+    ok = bool(user and user.active and check_password_hash(user.password_hash, password))
+    session.add(LoginAttempt(username=username[:64], ip=ip[:64], at=ensure_aware(now), success=ok))
+    return user if ok else None
+
+
+def create_token(
+    session: Session, *, name: str, role: str, user_id: int | None, actor: Actor, now: datetime
+) -> tuple[ApiToken, str]:
+    """Create an API token; returns the row and the secret, which is never stored."""
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        raise InvalidInput("name", "a token needs a name of 1-100 characters")
+    if session.scalar(sa.select(ApiToken.id).where(ApiToken.name == name)) is not None:
+        raise InvalidInput("name", f"a token named {name!r} already exists")
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(
+        name=name,
+        token_hash=hashlib.sha256(secret.encode()).hexdigest(),
+        prefix=secret[: len(TOKEN_PREFIX) + 6],
+        role=_role(role),
+        user_id=user_id,
+        created_at=ensure_aware(now),
+    )
+    session.add(token)
+    session.flush()
+    record_audit(
+        session, actor=actor, action="token.create", target_type="api_token", target_id=token.id,
+        now=now, after={"name": name, "role": token.role.value},
+    )
+    return token, secret
+
+
+def token_for_secret(session: Session, secret: str, *, now: datetime) -> ApiToken | None:
+    """The live token with this secret, touching its last use; None when unknown or revoked."""
+    digest = hashlib.sha256(secret.encode()).hexdigest()
+    token = session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == digest))
+    if token is None or token.revoked_at is not None:
+        return None
+    # Touch at most once a minute: a busy script should not write on every call.
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+        token.last_used_at = ensure_aware(now)
+    return token
+
+
+def revoke_token(session: Session, *, name: str, actor: Actor, now: datetime) -> ApiToken:
+    """Revoke a token by name; it stops working at once."""
+    token = session.scalar(sa.select(ApiToken).where(ApiToken.name == name))
+    if token is None:
+        raise NotFound(f"no token named {name!r}")
+    if token.revoked_at is None:
+        token.revoked_at = ensure_aware(now)
+        record_audit(
+            session, actor=actor, action="token.revoke", target_type="api_token",
+            target_id=token.id, now=now,
+        )
+    return token
