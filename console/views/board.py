@@ -6,6 +6,7 @@ import hashlib
 from typing import Any
 
 from flask import Blueprint, current_app, make_response, render_template, request
+from werkzeug.datastructures import MultiDict
 
 from console import htmx
 from console.db import get_session
@@ -25,7 +26,7 @@ def index() -> Any:
         chosen = parse_filter(request.args)
         filter_error = None
     except InvalidInput as error:
-        chosen, filter_error = parse_filter({}), error
+        chosen, filter_error = parse_filter(MultiDict()), error
     session = get_session()
     fragment = bool(htmx) and htmx.target == "board"
     fingerprint = queries.board_fingerprint(session)

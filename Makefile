@@ -1,0 +1,32 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test install translations clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Migrate the embedded SQLite database (or CRISIS_DATABASE_URL), create a demo admin, serve.
+run: $(STAMP)
+	$(BIN)/crisis serve
+
+## The whole suite: SQLite always, PostgreSQL too when CRISIS_TEST_POSTGRES_URL is set.
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+## Extract messages and update the Chinese catalogue (then fill it, see console/translate.py).
+translations: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o /tmp/crisis-messages.pot .
+	$(BIN)/pybabel update -i /tmp/crisis-messages.pot -d console/translations -l zh_Hans_CN --no-fuzzy-matching
+	$(BIN)/python -m console.translate
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,40 @@
+"""Maintainer helper: merge a {English: Chinese} table into the zh catalogue and compile it.
+
+    python -m console.translate table.py   # table.py defines ZH = {...}
+
+Existing translations are kept unless the table gives a new one. `make translations`
+extracts and updates the catalogue first.
+"""
+
+from __future__ import annotations
+
+import runpy
+import sys
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po, write_po
+
+CATALOGUE = Path(__file__).resolve().parent / "translations" / "zh_Hans_CN" / "LC_MESSAGES"
+
+
+def merge(table: dict[str, str]) -> list[str]:
+    """Fill the catalogue from the table; returns the message ids still untranslated."""
+    with open(CATALOGUE / "messages.po", "rb") as handle:
+        catalog = read_po(handle, locale="zh_Hans_CN")
+    for message in catalog:
+        if message.id and message.id in table:
+            message.string = table[message.id]
+            message.flags.discard("fuzzy")
+    with open(CATALOGUE / "messages.po", "wb") as handle:
+        write_po(handle, catalog, width=100)
+    with open(CATALOGUE / "messages.mo", "wb") as handle:
+        write_mo(handle, catalog)
+    return [m.id for m in catalog if m.id and not m.string]
+
+
+if __name__ == "__main__":
+    missing = merge(runpy.run_path(sys.argv[1])["ZH"] if len(sys.argv) > 1 else {})
+    for msgid in missing:
+        print(f"untranslated: {msgid!r}")
+    sys.exit(1 if missing else 0)

@@ -1,0 +1,50 @@
+"""A real Chromium (Debian's, never a downloaded one) against the console on a real server."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+
+import pytest
+from werkzeug.serving import make_server
+
+from console import create_app
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if os.path.exists(CHROMIUM):
+        return
+    if os.environ.get("CI", "").lower() == "true":
+        raise pytest.UsageError(f"CI=true but {CHROMIUM} is missing: run .ci/run")
+    skip = pytest.mark.skip(reason=f"{CHROMIUM} not installed")
+    for item in items:
+        if "browser" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture()
+def live_server(engine, database_url) -> Iterator[str]:  # noqa: ANN001
+    """The console with CSRF on, served on a free port of 127.0.0.1 by a real HTTP server."""
+    from tests.conftest import empty_tables
+
+    empty_tables(engine)
+    app = create_app({"DATABASE_URL": database_url, "ENGINE": engine, "SECRET_KEY": "browser-test",
+                      "BOARD_POLL_SECONDS": 2})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    server.app = app
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+    server.server_close()

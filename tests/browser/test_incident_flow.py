@@ -1,0 +1,74 @@
+"""What a duty manager does, in a real browser: sign in, open, watch the board, command."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from incidents import accounts
+from incidents.actors import Actor
+from tests.conftest import FIXED_NOW, PASSWORD
+
+pytestmark = pytest.mark.browser
+
+
+def _user(live_server_app, username: str) -> None:  # noqa: ANN001
+    with live_server_app.extensions["db_sessionmaker"]() as session:
+        accounts.create_user(session, username=username, password=PASSWORD, role="duty_manager",
+                             display_name=username.title(), actor=Actor.system("test"), now=FIXED_NOW)
+        session.commit()
+
+
+def _sign_in(page: Page, base: str, username: str) -> None:
+    page.goto(f"{base}/login")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    expect(page.get_by_role("link", name="事件看板")).to_be_visible()
+
+
+def test_open_command_and_watch_live(live_server: str, browser: Browser, engine) -> None:  # noqa: ANN001
+    from console import create_app
+
+    app = create_app({"DATABASE_URL": str(engine.url.render_as_string(hide_password=False)), "ENGINE": engine})
+    _user(app, "zhangwei")
+    _user(app, "liuyang")
+
+    watcher = browser.new_context(locale="zh-CN").new_page()
+    _sign_in(watcher, live_server, "liuyang")
+    expect(watcher.get_by_text("没有符合条件的事件")).to_be_visible()
+
+    commander = browser.new_context(locale="zh-CN").new_page()
+    _sign_in(commander, live_server, "zhangwei")
+    commander.get_by_role("link", name="发起事件").click()
+    commander.get_by_label("系统故障").check()
+    commander.get_by_label("P1 紧急").check()
+    commander.get_by_label("标题").fill("APP 下单接口超时")
+    commander.get_by_role("button", name="发起事件").click()
+    expect(commander).to_have_url(re.compile(r"/incidents/INC-\d{8}-0001$"))
+    expect(commander.get_by_role("heading", name=re.compile("APP 下单接口超时"))).to_be_visible()
+
+    # The other duty manager's board shows it without a reload (polling every 2 s here, 5 s by default).
+    expect(watcher.get_by_role("link", name="APP 下单接口超时")).to_be_visible(timeout=5000)
+
+    commander.get_by_role("button", name="认领").click()
+    expect(commander.locator("#incident-header").get_by_text("Zhangwei")).to_be_visible()
+    commander.get_by_role("button", name="已定位原因").click()
+    expect(commander.get_by_label("状态")).to_have_text("已定位")
+    expect(commander.locator("#timeline")).to_contain_text("排查中 → 已定位")
+
+    commander.get_by_label("在时间线上记一笔").fill("数据库连接池已扩容")
+    commander.get_by_role("button", name="添加备注").click()
+    expect(commander.locator("#timeline")).to_contain_text("数据库连接池已扩容")
+    expect(commander.get_by_label("在时间线上记一笔")).to_have_value("")
+
+    for button in ("已修复，观察中", "标记解决", "关闭事件"):
+        commander.get_by_role("button", name=button).click()
+        expect(commander.locator("#timeline li").first).to_contain_text("变更了状态")
+    expect(commander.get_by_label("状态")).to_have_text("已关闭")
+
+    # The watcher's board drops the closed incident by itself.
+    expect(watcher.get_by_text("没有符合条件的事件")).to_be_visible(timeout=5000)
+    commander.screenshot(path="test-results/incident-closed.png", full_page=True)

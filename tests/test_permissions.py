@@ -1,0 +1,97 @@
+"""The role matrix, route by route: every endpoint of the URL map, every role, and anonymous.
+
+EXPECTED is written out here independently of console/permissions.py: a new route without
+an entry fails `test_every_route_has_an_expectation`.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from incidents.models import Role
+from tests.conftest import sign_in
+
+EVERYONE = {"anonymous", *Role}
+SIGNED_IN = set(Role)
+OPENERS = {Role.ADMIN, Role.DUTY_MANAGER, Role.COMMS, Role.AGENT}
+COMMANDERS = {Role.ADMIN, Role.DUTY_MANAGER}
+
+# endpoint: (method, path template, who may)
+EXPECTED: dict[str, tuple[str, str, set]] = {
+    "static": ("GET", "/static/css/console.css", EVERYONE),
+    "health.healthz": ("GET", "/healthz", EVERYONE),
+    "health.readyz": ("GET", "/readyz", EVERYONE),
+    "auth.login": ("GET", "/login", EVERYONE),
+    "auth.language": ("POST", "/language", EVERYONE),
+    "auth.logout": ("POST", "/logout", SIGNED_IN),
+    "board.index": ("GET", "/", SIGNED_IN),
+    "incidents.new": ("GET", "/incidents/new", OPENERS),
+    "incidents.create": ("POST", "/incidents", OPENERS),
+    "incidents.show": ("GET", "/incidents/{ref}", SIGNED_IN),
+    "incidents.header": ("GET", "/incidents/{ref}/header", SIGNED_IN),
+    "incidents.timeline": ("GET", "/incidents/{ref}/timeline", SIGNED_IN),
+    "incidents.edit": ("POST", "/incidents/{ref}/edit", COMMANDERS),
+    "incidents.transition": ("POST", "/incidents/{ref}/transitions", COMMANDERS),
+    "incidents.acknowledge": ("POST", "/incidents/{ref}/acknowledge", COMMANDERS),
+    "incidents.add_note": ("POST", "/incidents/{ref}/notes", OPENERS),
+    "api.list_incidents": ("GET", "/api/v1/incidents", SIGNED_IN),
+    "api.get_incident": ("GET", "/api/v1/incidents/{ref}", SIGNED_IN),
+    "api.create_incident": ("POST", "/api/v1/incidents", OPENERS),
+    "api.update_incident": ("PATCH", "/api/v1/incidents/{ref}", COMMANDERS),
+    "api.transition_incident": ("POST", "/api/v1/incidents/{ref}/transitions", COMMANDERS),
+    "api.acknowledge_incident": ("POST", "/api/v1/incidents/{ref}/acknowledge", COMMANDERS),
+    "api.add_note": ("POST", "/api/v1/incidents/{ref}/notes", OPENERS),
+    "api.list_users": ("GET", "/api/v1/users", SIGNED_IN),
+}
+
+
+def test_every_route_has_an_expectation(app) -> None:  # noqa: ANN001
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert endpoints - set(EXPECTED) == set(), "add the new route to EXPECTED"
+    assert set(EXPECTED) - endpoints == set(), "EXPECTED names a route that no longer exists"
+
+
+def _denied(endpoint: str, response, who) -> bool:  # noqa: ANN001
+    if endpoint.startswith("api."):
+        return response.status_code == (401 if who == "anonymous" else 403)
+    if who == "anonymous":
+        return response.status_code == 302 and "/login" in response.headers["Location"]
+    return response.status_code == 403
+
+
+@pytest.mark.parametrize("who", ["anonymous", *Role])
+def test_role_matrix(app, client, make_user, make_token, who) -> None:  # noqa: ANN001
+    ref = _incident(app)
+    headers = {}
+    if who != "anonymous":
+        user = make_user(who)
+        sign_in(client, user)
+        headers = make_token(who)
+    for endpoint, (method, template, allowed) in EXPECTED.items():
+        if endpoint == "auth.logout":
+            continue  # checked last: it ends the session
+        path = template.format(ref=ref)
+        response = client.open(path, method=method, headers=headers if endpoint.startswith("api.") else {},
+                               json={} if endpoint.startswith("api.") and method != "GET" else None)
+        if who in allowed:
+            assert not _denied(endpoint, response, who), f"{who} should reach {endpoint}"
+            assert response.status_code < 500, f"{endpoint}: {response.status_code}"
+        else:
+            assert _denied(endpoint, response, who), f"{who} should not reach {endpoint} ({response.status_code})"
+        response.close()
+    response = client.post("/logout")
+    assert _denied("auth.logout", response, who) == (who == "anonymous")
+
+
+def _incident(app) -> str:  # noqa: ANN001
+    from zoneinfo import ZoneInfo
+
+    from incidents import service
+    from incidents.actors import Actor
+    from tests.conftest import FIXED_NOW
+
+    with app.extensions["db_sessionmaker"]() as session:
+        incident = service.open_incident(session, kind="outage", severity="P2", title="matrix",
+                                         actor=Actor.system("test"), now=FIXED_NOW, zone=ZoneInfo("UTC"))
+        session.commit()
+        return incident.reference
