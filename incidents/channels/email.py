@@ -155,7 +155,8 @@ def build_email(config: dict[str, Any], message: Message, *, now: float | None =
     plain = text + (f"\n\n{link}\n" if link else "\n")
     if unsubscribe:
         plain += f"\n--\n退订 / Unsubscribe: {unsubscribe}\n"
-    mail.set_content(plain, charset="utf-8")
+    # base64 keeps the wire 7-bit clean: no reliance on the server offering 8BITMIME.
+    mail.set_content(plain, charset="utf-8", cte="base64")
 
     paragraphs = "".join(
         f"<p>{html.escape(block).replace(chr(10), '<br>')}</p>" for block in text.split("\n\n") if block.strip()
@@ -171,6 +172,7 @@ def build_email(config: dict[str, Any], message: Message, *, now: float | None =
         f"<h2>{html.escape(str(mail['Subject']))}</h2>{paragraphs}{html_link}{html_unsub}</body></html>",
         subtype="html",
         charset="utf-8",
+        cte="base64",
     )
     return mail
 
