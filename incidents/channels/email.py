@@ -33,7 +33,7 @@ from collections.abc import Callable
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
-from email.utils import formatdate, getaddresses, parseaddr
+from email.utils import formatdate, parseaddr
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -96,7 +96,9 @@ def validate_config(config: dict[str, Any]) -> dict[str, Any]:
     security = config.get("security") or "starttls"
     if security not in SECURITY_MODES:
         raise ChannelConfigError(f"choose one of {', '.join(SECURITY_MODES)}", "security")
-    port = config.get("port") or DEFAULT_PORTS[security]
+    port = config.get("port")
+    if port is None or port == "":
+        port = DEFAULT_PORTS[security]
     if isinstance(port, str) and port.strip().isdigit():
         port = int(port.strip())
     if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:

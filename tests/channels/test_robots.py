@@ -157,7 +157,7 @@ def test_dingtalk_signature_is_recomputed_independently(http_server, session):
     assert args["sign"] == base64.b64encode(digest).decode()
 
 
-def test_dingtalk_sign_is_url_encoded_in_the_raw_query(monkeypatch):
+def test_dingtalk_sign_is_url_encoded_in_the_raw_query():
     from incidents.channels import dingtalk
 
     url = dingtalk.signed_url("https://oapi.dingtalk.com/robot/send?access_token=x", SECRET, now=1_700_000_000.123)
