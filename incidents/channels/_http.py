@@ -23,6 +23,7 @@ from .base import DeliveryResult
 
 USER_AGENT = "CrisisConsole/0.1"
 MAX_RESPONSE_BYTES = 64 * 1024
+# Besides 5xx: Request Timeout, Too Early, Too Many Requests.
 RETRYABLE_STATUSES = frozenset({408, 425, 429})
 
 
@@ -85,8 +86,12 @@ def _describe_connection_error(exc: requests.ConnectionError) -> str:
 
 def _read_limited(response: requests.Response) -> str:
     raw = response.raw.read(MAX_RESPONSE_BYTES, decode_content=True) or b""
-    encoding = response.encoding or "utf-8"
-    return raw.decode(encoding, errors="replace")
+    # Chinese platforms answer UTF-8 even when they omit the charset (requests would then
+    # guess ISO-8859-1 for text/*), so try UTF-8 first.
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode(response.encoding or "utf-8", errors="replace")
 
 
 def post(

@@ -276,3 +276,23 @@ def test_robots_share_http_error_handling(kind, http_server, session):
     assert not result.ok and result.retryable
     assert result.status_code == 502
     assert result.detail == "HTTP 502 from 127.0.0.1"
+
+
+def test_feishu_body_stays_under_the_20kb_request_limit(http_server, session):
+    http_server.set(200, '{"code":0}')
+    many_lines = "\n".join(f"第{i}行" for i in range(5000))
+    result = deliver("feishu", feishu_config(http_server, FEISHU_SECRET), make_message(text=many_lines), allowed_networks=LOCAL, session=session)
+
+    assert result.ok
+    assert len(http_server.last.body) <= 19_500
+    rows = http_server.last.json()["content"]["post"]["zh_cn"]["content"]
+    assert rows[0] == [{"tag": "text", "text": "第0行"}]
+    assert rows[-2][0]["text"].endswith("…")
+    assert rows[-1][0]["tag"] == "a"
+
+
+def test_utf8_error_body_without_charset_is_readable(http_server, session):
+    http_server.set(503, "服务暂时不可用", headers={"Content-Type": "text/plain"})
+    result = deliver("wecom", wecom_config(http_server), make_message(), allowed_networks=LOCAL, session=session)
+    assert not result.ok and result.retryable
+    assert result.response_excerpt == "服务暂时不可用"
