@@ -1,10 +1,13 @@
 """Outbound URL safety: refuse requests to private, loopback and link-local addresses.
 
 Feed URLs and webhook URLs are typed by people (or by attackers through a subscription
-form), so every outbound request the console makes goes through `check_url` and, for
-redirects, through `guarded_get`/`guarded_post`, which re-check each hop. Addresses an
-operator trusts (e.g. a self-hosted RSSHub on 10.0.0.5, or 127.0.0.1 in tests) are allowed
-explicitly with CIDR networks in `allowed_networks`.
+form), so every outbound request the console makes calls `check_url` first; callers that
+follow redirects check every hop, and webhook deliveries do not follow redirects at all.
+Addresses an operator trusts (e.g. a self-hosted RSSHub on 10.0.0.5, or 127.0.0.1 in tests)
+are allowed explicitly with CIDR networks in `allowed_networks`.
+
+Known gap: the name is resolved here and again by the HTTP client, so a DNS answer that
+changes in between (rebinding) is not caught yet; pinning the checked address is planned.
 """
 
 from __future__ import annotations

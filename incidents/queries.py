@@ -23,7 +23,7 @@ def list_incidents(
     query: str = "",
     limit: int = 200,
 ) -> list[Incident]:
-    """Incidents matching the filters, most severe first, then newest."""
+    """Incidents matching the filters: open before resolved, most severe first, then newest."""
     statement = (
         sa.select(Incident)
         .options(selectinload(Incident.commander), selectinload(Incident.comms_lead))
@@ -44,7 +44,9 @@ def list_incidents(
                 Incident.summary.ilike(pattern, escape="\\"),
             )
         )
-    statement = statement.order_by(Incident.severity, Incident.opened_at.desc()).limit(limit)
+    # Work still to do first: open before resolved, then most severe, then newest.
+    resolved_last = sa.case((Incident.status.in_([Status.RESOLVED, Status.CLOSED]), 1), else_=0)
+    statement = statement.order_by(resolved_last, Incident.severity, Incident.opened_at.desc()).limit(limit)
     return list(session.scalars(statement))
 
 

@@ -158,3 +158,11 @@ def test_security_headers(client) -> None:  # noqa: ANN001
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_board_puts_open_work_before_resolved(signed_in) -> None:  # noqa: ANN001
+    resolved = _open(signed_in, "已恢复的故障")
+    signed_in.post(f"{resolved}/transitions", data={"to": "resolved", "from": "investigating"})
+    signed_in.post("/incidents", data={"kind": "complaint", "severity": "P4", "title": "轻微投诉"})
+    board = signed_in.get("/").text
+    assert board.index("轻微投诉") < board.index("已恢复的故障")

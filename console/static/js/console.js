@@ -9,13 +9,15 @@
 
   function now() { return Date.now() + offsetMs; }
 
-  function span(ms) {
+  // Ages read as durations ("23分05秒"); countdowns as a clock face ("09:59").
+  function span(ms, clock) {
     var s = Math.max(0, Math.floor(ms / 1000));
     var d = Math.floor(s / 86400), h = Math.floor(s % 86400 / 3600), m = Math.floor(s % 3600 / 60), sec = s % 60;
     var pad = function (n) { return n < 10 ? "0" + n : "" + n; };
     if (d > 0) { return zh ? d + "天" + h + "小时" : d + "d " + h + "h"; }
     if (h > 0) { return zh ? h + "小时" + pad(m) + "分" : h + "h " + pad(m) + "m"; }
-    return pad(m) + ":" + pad(sec);
+    if (clock) { return pad(m) + ":" + pad(sec); }
+    return zh ? m + "分" + pad(sec) + "秒" : m + "m " + pad(sec) + "s";
   }
 
   function tick() {
@@ -32,7 +34,7 @@
       el.classList.toggle("overdue", left < 0);
       el.classList.toggle("soon", left >= 0 && left <= remindMs);
       var label = el.querySelector(".count") || el;
-      label.textContent = left < 0 ? "+" + span(-left) : span(left);
+      label.textContent = left < 0 ? "+" + span(-left, true) : span(left, true);
     });
   }
 
