@@ -83,6 +83,15 @@ def _obj(value: Any, name: str) -> dict[str, Any]:
     return value
 
 
+def _valid_text(text: str, name: str) -> str:
+    # JSON may carry lone surrogates ("\\ud800"); they cannot be stored or hashed as UTF-8.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise HookPayloadError("contains invalid Unicode (a lone surrogate)", name) from None
+    return text
+
+
 def _str(value: Any, name: str, *, required: bool = False, default: str | None = None) -> str | None:
     if value is None:
         if required:
@@ -92,7 +101,7 @@ def _str(value: Any, name: str, *, required: bool = False, default: str | None =
         raise HookPayloadError("must be a string", name)
     if required and not value.strip():
         raise HookPayloadError("must not be empty", name)
-    return value
+    return _valid_text(value, name)
 
 
 def _status(value: Any, name: str) -> str:
@@ -109,8 +118,9 @@ def _str_map(value: Any, name: str) -> dict[str, str]:
         return {}
     result = {}
     for key, item in _obj(value, name).items():
+        _valid_text(key, name)
         if isinstance(item, str):
-            result[key] = item
+            result[key] = _valid_text(item, f"{name}.{key}")
         elif isinstance(item, bool):
             result[key] = "true" if item else "false"
         elif isinstance(item, (int, float)):
