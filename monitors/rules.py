@@ -95,25 +95,34 @@ class RuleMatcher:
         ids = [r.id for r in self.rules]
         if len(set(ids)) != len(ids):
             raise ValueError("rule ids must be unique")
-        # pattern -> list of (rule index, kind, term as written, weight)
-        postings: dict[str, list[tuple[int, int, str, float]]] = {}
+        # pattern -> (brand postings [(rule, term)], other postings {rule: [(kind, term)]}).
+        # Negative and critical terms such as "退款" or "12315" are shared by hundreds of
+        # rules; keeping them per rule in a dict means a hit costs one lookup per rule
+        # whose brand was actually seen, not one step per rule that lists the term.
+        brands: dict[str, list[tuple[int, str]]] = {}
+        others: dict[str, dict[int, list[tuple[int, str]]]] = {}
         for index, rule in enumerate(self.rules):
-            terms: list[tuple[int, str, float]] = [(_BRAND, rule.brand, 0.0)]
-            terms += [(_BRAND, a, 0.0) for a in rule.aliases]
-            terms += [(_NEGATIVE, t, float(w)) for t, w in rule.negative_terms.items()]
-            terms += [(_CRITICAL, t, 0.0) for t in rule.critical_terms]
-            terms += [(_EXCLUDE, t, 0.0) for t in rule.exclusions]
-            for kind, term, weight in terms:
+            terms: list[tuple[int, str]] = [(_BRAND, rule.brand)]
+            terms += [(_BRAND, a) for a in rule.aliases]
+            terms += [(_NEGATIVE, t) for t in rule.negative_terms]
+            terms += [(_CRITICAL, t) for t in rule.critical_terms]
+            terms += [(_EXCLUDE, t) for t in rule.exclusions]
+            for kind, term in terms:
                 pattern = normalize(term)
                 if not pattern:
                     raise ValueError(f"rule {rule.id}: term {term!r} is empty after normalisation")
-                postings.setdefault(pattern, []).append((index, kind, term, weight))
+                if kind == _BRAND:
+                    brands.setdefault(pattern, []).append((index, term))
+                else:
+                    others.setdefault(pattern, {}).setdefault(index, []).append((kind, term))
         self._automaton = ahocorasick.Automaton()
-        for pattern, items in postings.items():
-            bounded_start = _is_word_char(pattern[0])
-            bounded_end = _is_word_char(pattern[-1])
-            self._automaton.add_word(pattern, (len(pattern), bounded_start, bounded_end, tuple(items)))
-        self._empty = not postings
+        for pattern in brands.keys() | others.keys():
+            self._automaton.add_word(
+                pattern,
+                (len(pattern), _is_word_char(pattern[0]), _is_word_char(pattern[-1]),
+                 tuple(brands.get(pattern, ())), others.get(pattern, {})),
+            )
+        self._empty = not (brands or others)
         self._order = {rule.id: i for i, rule in enumerate(self.rules)}
         if not self._empty:
             self._automaton.make_automaton()
@@ -128,26 +137,34 @@ class RuleMatcher:
             return []
         norm = text if normalized else normalize(text)
         size = len(norm)
-        found: dict[int, list[list[str]]] = {}
-        excluded: set[int] = set()
-        for end, (length, bounded_start, bounded_end, items) in self._automaton.iter(norm):
+        brand_hits: dict[int, list[str]] = {}
+        other_hits: list[dict[int, list[tuple[int, str]]]] = []
+        for end, (length, bounded_start, bounded_end, brand_postings, other_postings) in self._automaton.iter(norm):
             start = end - length + 1
             if bounded_start and start > 0 and _is_word_char(norm[start - 1]):
                 continue
             if bounded_end and end + 1 < size and _is_word_char(norm[end + 1]):
                 continue
-            for index, kind, term, _weight in items:
-                if kind == _EXCLUDE:
-                    excluded.add(index)
-                    continue
-                slots = found.get(index)
-                if slots is None:
-                    slots = found[index] = [[], [], []]
-                if term not in slots[kind]:
-                    slots[kind].append(term)
+            for index, term in brand_postings:
+                seen = brand_hits.setdefault(index, [])
+                if term not in seen:
+                    seen.append(term)
+            if other_postings:
+                other_hits.append(other_postings)
         results = []
-        for index, (brands, negatives, criticals) in found.items():
-            if not brands or index in excluded:
+        for index, brands_found in brand_hits.items():
+            negatives: list[str] = []
+            criticals: list[str] = []
+            excluded = False
+            for postings in other_hits:
+                for kind, term in postings.get(index, ()):
+                    if kind == _EXCLUDE:
+                        excluded = True
+                    elif kind == _NEGATIVE and term not in negatives:
+                        negatives.append(term)
+                    elif kind == _CRITICAL and term not in criticals:
+                        criticals.append(term)
+            if excluded:
                 continue
             rule = self.rules[index]
             score = sum(float(rule.negative_terms[t]) for t in negatives)
@@ -156,7 +173,7 @@ class RuleMatcher:
                 RuleMatch(
                     rule_id=rule.id,
                     severity=rule.severity,
-                    brand_terms=tuple(brands),
+                    brand_terms=tuple(brands_found),
                     negative_terms=tuple(negatives),
                     critical_terms=tuple(criticals),
                     score=score,
