@@ -43,7 +43,7 @@ _CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", re.I)
 _GB = {"gb2312", "gbk", "gb18030", "x-gbk", "cp936", "ms936", "euc-cn", "csgb2312", "gb_2312-80", "chinese"}
 _BIG5 = {"big5", "big-5", "big5-hkscs", "big5hkscs", "cp950", "ms950", "x-big5", "csbig5"}
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
-_RSSHUB_EMPTY = ("this route is empty", "route is empty")
+_RSSHUB_EMPTY = ("this route is empty",)
 
 
 @dataclass(frozen=True)
@@ -208,7 +208,14 @@ def parse_feed(
     if not body or not body.strip():
         return ParsedFeed(broken=True, reason="the server sent an empty response")
     head = body[:65536].decode("utf-8", errors="replace")
-    if "route is empty" in head.lower() and any(m in head.lower() for m in _RSSHUB_EMPTY):
+    # Only error pages (HTTP error, HTML or JSON), never a real feed whose posts may
+    # happen to quote RSSHub's message.
+    error_page = (
+        (http_status is not None and http_status >= 400)
+        or _looks_like_html(head, hdrs.get("content-type", ""))
+        or head.lstrip().startswith("{")
+    )
+    if error_page and any(marker in head.lower() for marker in _RSSHUB_EMPTY):
         return ParsedFeed(no_data=True, reason="RSSHub reports that this route has no content right now")
     if http_status is not None and http_status >= 400:
         return ParsedFeed(broken=True, reason=f"the server answered HTTP {http_status} instead of a feed")

@@ -75,6 +75,18 @@ class _Handler(BaseHTTPRequestHandler):
         elif path == "/deflate.xml":
             raw = zlib.compressobj(wbits=-15)
             self._send(200, raw.compress(FEED) + raw.flush(), {**xml, "Content-Encoding": "deflate"})
+        elif path == "/chunked-gzip":
+            # Like RSSHub behind a compressing proxy: gzip, chunked, no Content-Length.
+            body = gzip.compress(FEED)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/rss+xml; charset=utf-8")
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for i in range(0, len(body), 100):
+                piece = body[i : i + 100]
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+            self.wfile.write(b"0\r\n\r\n")
         elif path == "/gzip-bomb":
             self._send(200, GZIP_BOMB, {**xml, "Content-Encoding": "gzip"})
         elif path == "/big":

@@ -160,6 +160,12 @@ def test_rsshub_empty_route_json_error_is_no_data() -> None:
     assert parse_feed(body, now=NOW, http_status=503).no_data
 
 
+def test_feed_quoting_rsshub_message_is_not_no_data() -> None:
+    body = fixture_bytes("no_dates.xml").replace("内容一".encode(), b"Error: this route is empty")
+    feed = parse_feed(body, now=NOW)
+    assert not feed.no_data and len(feed.entries) == 2
+
+
 def test_empty_channel_is_no_data() -> None:
     feed = parse("empty_channel.xml")
     assert feed.no_data and not feed.broken and feed.ttl == 10 and feed.title == "空频道"

@@ -60,7 +60,7 @@ def test_extra_headers_not_leaked_to_other_origin(base_url: str, local_only: lis
     assert "Cookie" not in json.loads(result.body)
 
 
-@pytest.mark.parametrize("path", ["/gzip.xml", "/deflate.xml"])
+@pytest.mark.parametrize("path", ["/gzip.xml", "/deflate.xml", "/chunked-gzip"])
 def test_compressed_bodies_are_decoded(base_url: str, local_only: list, path: str) -> None:
     result = fetch(f"{base_url}{path}", local_only)
     assert result.status == "ok"
