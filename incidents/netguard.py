@@ -32,11 +32,19 @@ def parse_networks(specs: Iterable[str]) -> list[IPNetwork]:
     return [ipaddress.ip_network(spec.strip(), strict=False) for spec in specs if spec.strip()]
 
 
+# IPv6 forms that carry an IPv4 address a gateway may forward to: NAT64 (well-known and
+# local-use prefixes) and the deprecated IPv4-compatible ::a.b.c.d.
+EMBEDDING_NETWORKS = tuple(ipaddress.ip_network(n) for n in ("64:ff9b::/96", "64:ff9b:1::/48", "::/96"))
+
+
 def _is_public(address: IPAddress) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return _is_public(address.ipv4_mapped)
-    if isinstance(address, ipaddress.IPv6Address) and address.sixtofour is not None:
-        return _is_public(address.sixtofour)
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return _is_public(address.ipv4_mapped)
+        if address.sixtofour is not None:
+            return _is_public(address.sixtofour)
+        if any(address in network for network in EMBEDDING_NETWORKS):
+            return _is_public(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
     return address.is_global and not address.is_multicast
 
 
