@@ -183,26 +183,39 @@ def json_body(document: Any) -> bytes:
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def errcode_result(answer: HttpAnswer, platform: str, retryable_codes: frozenset[int], known: dict[int, str]) -> DeliveryResult:
-    """Shared by WeCom and DingTalk: HTTP 200 with `errcode` 0 is success."""
+def platform_code_result(
+    answer: HttpAnswer,
+    platform: str,
+    retryable_codes: frozenset[int],
+    known: dict[int, str],
+    *,
+    code_keys: tuple[str, ...] = ("errcode",),
+    message_keys: tuple[str, ...] = ("errmsg",),
+    code_label: str = "errcode",
+) -> DeliveryResult:
+    """Chat robots answer HTTP 200 with a result code in the body: 0 is success.
+
+    WeCom and DingTalk say `errcode`/`errmsg`; Feishu says `code`/`msg` (older: `StatusCode`).
+    """
     data = answer.json()
-    errcode = data.get("errcode") if isinstance(data, dict) else None
-    if errcode is None or isinstance(errcode, bool) or not isinstance(errcode, int):
+    data = data if isinstance(data, dict) else {}
+    code = next((data[key] for key in code_keys if key in data), None)
+    if not isinstance(code, int) or isinstance(code, bool):
         return DeliveryResult.failure(
-            f"{platform} answered HTTP {answer.status_code} without an errcode",
+            f"{platform} answered HTTP {answer.status_code} without {'an' if code_label == 'errcode' else 'a'} {code_label}",
             retryable=True,
             status_code=answer.status_code,
             response=answer.text,
         )
-    if errcode == 0:
+    if code == 0:
         return DeliveryResult.success(f"{platform} accepted the message", status_code=answer.status_code, response=answer.text)
-    errmsg = str(data.get("errmsg") or "").strip()
-    reason = known.get(errcode) or errmsg or "unknown error"
-    if errcode in known and errmsg and errmsg.lower() not in reason.lower():
-        reason = f"{reason} ({errmsg[:120]})"
+    detail = next((str(data[key]).strip() for key in message_keys if data.get(key)), "")
+    reason = known.get(code) or detail or "unknown error"
+    if code in known and detail and detail.lower() not in reason.lower():
+        reason = f"{reason} ({detail[:120]})"
     return DeliveryResult.failure(
-        f"{platform} errcode {errcode}: {reason}"[:300],
-        retryable=errcode in retryable_codes,
+        f"{platform} {code_label} {code}: {reason}"[:300],
+        retryable=code in retryable_codes,
         status_code=answer.status_code,
         response=answer.text,
     )

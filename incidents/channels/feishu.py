@@ -40,7 +40,7 @@ import requests
 from incidents.netguard import IPNetwork
 
 from . import _config
-from ._http import HttpAnswer, json_body, post
+from ._http import HttpAnswer, json_body, platform_code_result, post
 from .base import DeliveryResult, Message
 from .render import safe_link, severity_label, single_line, strip_mentions, truncate_utf8
 
@@ -90,28 +90,9 @@ def build_payload(message: Message, *, secret: str | None = None, now: float | N
 
 
 def interpret(answer: HttpAnswer) -> DeliveryResult:
-    data = answer.json()
-    code: Any = None
-    if isinstance(data, dict):
-        code = data.get("code", data.get("StatusCode"))
-    if not isinstance(code, int) or isinstance(code, bool):
-        return DeliveryResult.failure(
-            f"Feishu answered HTTP {answer.status_code} without a code",
-            retryable=True,
-            status_code=answer.status_code,
-            response=answer.text,
-        )
-    if code == 0:
-        return DeliveryResult.success("Feishu accepted the message", status_code=answer.status_code, response=answer.text)
-    msg = str(data.get("msg") or data.get("StatusMessage") or "").strip()
-    reason = KNOWN_ERRORS.get(code) or msg or "unknown error"
-    if code in KNOWN_ERRORS and msg and msg.lower() not in reason.lower():
-        reason = f"{reason} ({msg[:120]})"
-    return DeliveryResult.failure(
-        f"Feishu code {code}: {reason}"[:300],
-        retryable=code in RETRYABLE_CODES,
-        status_code=answer.status_code,
-        response=answer.text,
+    return platform_code_result(
+        answer, "Feishu", RETRYABLE_CODES, KNOWN_ERRORS,
+        code_keys=("code", "StatusCode"), message_keys=("msg", "StatusMessage"), code_label="code",
     )
 
 

@@ -24,7 +24,7 @@ import requests
 from incidents.netguard import IPNetwork
 
 from . import _config
-from ._http import errcode_result, json_body, post
+from ._http import platform_code_result, json_body, post
 from .base import DeliveryResult, Message
 from .render import render_markdown
 
@@ -60,7 +60,7 @@ def deliver(
     answer = post(url, json_body(build_payload(message)), allowed_networks=allowed_networks, timeout=timeout, session=session)
     if isinstance(answer, DeliveryResult):
         return answer
-    return errcode_result(answer, "WeCom", RETRYABLE_ERRCODES, KNOWN_ERRORS)
+    return platform_code_result(answer, "WeCom", RETRYABLE_ERRCODES, KNOWN_ERRORS)
 
 
 __all__ = ["MAX_MARKDOWN_BYTES", "build_payload", "deliver", "validate_config"]
