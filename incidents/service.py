@@ -6,6 +6,7 @@ unit of work, so a change and its timeline entry are stored together or not at a
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -299,10 +300,13 @@ def edit_incident(
     return readable
 
 
+def _plain(value: Any) -> Any:
+    """An enum as its stored value; anything else as it is."""
+    return value.value if isinstance(value, enum.Enum) else value
+
+
 def _comparable(value: Any) -> str:
-    if value is None:
-        return ""
-    return str(value.value if hasattr(value, "value") else value).strip()
+    return "" if value is None else str(_plain(value)).strip()
 
 
 def _merge_stale_edit(incident: Incident, cleaned: dict[str, Any], seen: dict[str, Any]) -> dict[str, Any]:
@@ -328,8 +332,7 @@ def _readable_change(session: Session, change: dict[str, Any]) -> dict[str, Any]
             "before": _user_label(session, before),
             "after": _user_label(session, after),
         }
-    as_value = lambda v: v.value if hasattr(v, "value") else v  # noqa: E731
-    return {"field": field, "before": as_value(before), "after": as_value(after)}
+    return {"field": field, "before": _plain(before), "after": _plain(after)}
 
 
 def add_note(session: Session, *, incident: Incident, body: str, actor: Actor, now: datetime) -> TimelineEvent:

@@ -166,3 +166,11 @@ def test_board_puts_open_work_before_resolved(signed_in) -> None:  # noqa: ANN00
     signed_in.post("/incidents", data={"kind": "complaint", "severity": "P4", "title": "轻微投诉"})
     board = signed_in.get("/").text
     assert board.index("轻微投诉") < board.index("已恢复的故障")
+
+
+def test_polled_header_follows_the_language(signed_in) -> None:  # noqa: ANN001
+    page = _open(signed_in)
+    english = signed_in.get(f"{page}/header")
+    signed_in.post("/language", data={"locale": "zh_Hans_CN"})
+    chinese = signed_in.get(f"{page}/header", headers={"If-None-Match": english.headers["ETag"]})
+    assert chinese.status_code == 200 and "排查中" in chinese.text

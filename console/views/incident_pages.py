@@ -7,7 +7,6 @@ with a 303 back to the page; errors re-render the form with the message at the f
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,8 +15,9 @@ from flask_babel import gettext
 
 from console import current_actor, htmx
 from console.db import get_session
-from console.i18n import message_for, team_zone
+from console.i18n import message_for, select_locale, team_zone
 from console.labels import STATUS_LABELS
+from console.views.caching import conditional
 from incidents import lifecycle, queries, service
 from incidents.errors import InvalidInput, StaleVersion
 from incidents.lifecycle import Kind, Severity, Source, Status, TransitionNotAllowed
@@ -135,25 +135,17 @@ def show(reference: str) -> Any:
     return render_template("incidents/show.html", **_page_context(incident))
 
 
-def _conditional_fragment(incident: Incident, template: str, extra: str = "") -> Any:
-    """A polled fragment, answered 304 while the incident has not changed."""
-    source = f"{template}|{incident.version}|{incident.updated_at.isoformat()}|{extra}"
-    etag = hashlib.sha1(source.encode()).hexdigest()
-    if etag in request.if_none_match:
-        response = make_response("", 304)
-    else:
-        response = make_response(render_template(template, **_page_context(incident)))
-    response.set_etag(etag)
-    response.headers["Cache-Control"] = "no-cache, private"
-    response.vary.add("Cookie")
-    return response
+def _conditional_fragment(incident: Incident, template: str) -> Any:
+    """A polled fragment, answered 304 while the incident and the reader's language are unchanged."""
+    fingerprint = f"{template}|{select_locale()}|{incident.version}|{incident.updated_at.isoformat()}"
+    return conditional(fingerprint, lambda: render_template(template, **_page_context(incident)))
 
 
 @bp.get("/<reference>/header")
 def header(reference: str) -> Any:
     """The header fragment (status, roles, commands), polled by the page."""
     incident = service.get_incident(get_session(), reference)
-    return _conditional_fragment(incident, "incidents/_header.html", str(request.accept_languages))
+    return _conditional_fragment(incident, "incidents/_header.html")
 
 
 @bp.get("/<reference>/timeline")
