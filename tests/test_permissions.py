@@ -6,10 +6,14 @@ an entry fails `test_every_route_has_an_expectation`.
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import pytest
 
+from incidents import service
+from incidents.actors import Actor
 from incidents.models import Role
-from tests.conftest import sign_in
+from tests.conftest import FIXED_NOW, sign_in
 
 EVERYONE = {"anonymous", *Role}
 SIGNED_IN = set(Role)
@@ -84,12 +88,6 @@ def test_role_matrix(app, client, make_user, make_token, who) -> None:  # noqa: 
 
 
 def _incident(app) -> str:  # noqa: ANN001
-    from zoneinfo import ZoneInfo
-
-    from incidents import service
-    from incidents.actors import Actor
-    from tests.conftest import FIXED_NOW
-
     with app.extensions["db_sessionmaker"]() as session:
         incident = service.open_incident(session, kind="outage", severity="P2", title="matrix",
                                          actor=Actor.system("test"), now=FIXED_NOW, zone=ZoneInfo("UTC"))

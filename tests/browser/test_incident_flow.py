@@ -5,17 +5,19 @@ from __future__ import annotations
 import re
 
 import pytest
+from flask import Flask
 from playwright.sync_api import Browser, Page, expect
 
 from incidents import accounts
 from incidents.actors import Actor
+from tests.browser.conftest import LiveServer
 from tests.conftest import FIXED_NOW, PASSWORD
 
 pytestmark = pytest.mark.browser
 
 
-def _user(live_server_app, username: str) -> None:  # noqa: ANN001
-    with live_server_app.extensions["db_sessionmaker"]() as session:
+def _user(app: Flask, username: str) -> None:
+    with app.extensions["db_sessionmaker"]() as session:
         accounts.create_user(session, username=username, password=PASSWORD, role="duty_manager",
                              display_name=username.title(), actor=Actor.system("test"), now=FIXED_NOW)
         session.commit()
@@ -29,19 +31,17 @@ def _sign_in(page: Page, base: str, username: str) -> None:
     expect(page.get_by_role("link", name="事件看板")).to_be_visible()
 
 
-def test_open_command_and_watch_live(live_server: str, browser: Browser, engine) -> None:  # noqa: ANN001
-    from console import create_app
-
-    app = create_app({"DATABASE_URL": str(engine.url.render_as_string(hide_password=False)), "ENGINE": engine})
-    _user(app, "zhangwei")
-    _user(app, "liuyang")
+def test_open_command_and_watch_live(live_server: LiveServer, browser: Browser) -> None:
+    _user(live_server.app, "zhangwei")
+    _user(live_server.app, "liuyang")
+    base = live_server.url
 
     watcher = browser.new_context(locale="zh-CN").new_page()
-    _sign_in(watcher, live_server, "liuyang")
+    _sign_in(watcher, base, "liuyang")
     expect(watcher.get_by_text("没有符合条件的事件")).to_be_visible()
 
     commander = browser.new_context(locale="zh-CN").new_page()
-    _sign_in(commander, live_server, "zhangwei")
+    _sign_in(commander, base, "zhangwei")
     commander.get_by_role("link", name="发起事件").click()
     commander.get_by_label("系统故障").check()
     commander.get_by_label("P1 紧急").check()
