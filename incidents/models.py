@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -147,6 +147,8 @@ class Incident(Base):
     updated_at: Mapped[datetime] = mapped_column(index=True)
     # Bumped only by changes to the incident's own fields: the optimistic lock.
     version: Mapped[int] = mapped_column(default=1)
+    # A complaint waiting on the customer stops its clock; the reason is on the timeline.
+    clock_paused_at: Mapped[datetime | None]
 
     commander: Mapped[User | None] = relationship(foreign_keys=[commander_id])
     comms_lead: Mapped[User | None] = relationship(foreign_keys=[comms_lead_id])
@@ -166,6 +168,16 @@ class EventKind(enum.StrEnum):
     NOTE = "note"
     ASSIGNED = "assigned"
     ACKNOWLEDGED = "acknowledged"
+    PUBLIC_UPDATE = "public_update"
+    CHECKLIST_TICKED = "checklist_ticked"
+    DEADLINE_MET = "deadline_met"
+    DEADLINE_WAIVED = "deadline_waived"
+    DEADLINE_REMINDED = "deadline_reminded"
+    DEADLINE_MISSED = "deadline_missed"
+    DEADLINE_ESCALATED = "deadline_escalated"
+    REMINDER_SNOOZED = "reminder_snoozed"
+    CLOCK_PAUSED = "clock_paused"
+    CLOCK_RESUMED = "clock_resumed"
 
 
 class TimelineEvent(Base):
@@ -202,3 +214,205 @@ class AuditRecord(Base):
     target_id: Mapped[str] = mapped_column(sa.String(64))
     before: Mapped[dict[str, Any]] = mapped_column(default=dict)
     after: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class StatusUpdate(Base):
+    """A published public update: what customers read on the status page and channels."""
+
+    __tablename__ = "status_update"
+    __table_args__ = (sa.Index("ix_status_update_incident_id_published_at", "incident_id", "published_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(sa.ForeignKey("incident.id"))
+    public_status: Mapped[Status] = enum_column(Status)
+    body: Mapped[str] = mapped_column(sa.Text)
+    published_at: Mapped[datetime]
+    published_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    published_by_label: Mapped[str] = mapped_column(sa.String(100))
+    # True when the system published it by itself (a holding statement).
+    automatic: Mapped[bool] = mapped_column(default=False)
+
+    incident: Mapped[Incident] = relationship()
+
+
+class PlaybookRevision(Base):
+    """An admin's change to a kind's playbook: the whole effective document, never edited."""
+
+    __tablename__ = "playbook_revision"
+    __table_args__ = (sa.UniqueConstraint("kind", "revision"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[Kind] = enum_column(Kind)
+    revision: Mapped[int]
+    document: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    created_by_label: Mapped[str] = mapped_column(sa.String(100))
+
+
+class DeadlineState(enum.StrEnum):
+    PENDING = "pending"
+    MET = "met"
+    MISSED = "missed"
+    WAIVED = "waived"
+
+
+class Deadline(Base):
+    """One promise with a time, tracked until it is met, waived or closed as missed.
+
+    `rule` is a snapshot of the playbook rule when the deadline was created, so an admin's
+    later change of numbers affects only new deadlines. `stage` counts the steps the worker
+    has taken (0 none, 1 reminded, 2 overdue: owner told, 3 commander, 4 duty manager,
+    5 admins); `next_fire_at` is when the next step is due (NULL: nothing left to do), and
+    the worker claims a step with a conditional UPDATE on `stage`.
+    """
+
+    __tablename__ = "deadline"
+    __table_args__ = (sa.Index("ix_deadline_incident_id_state", "incident_id", "state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(sa.ForeignKey("incident.id"))
+    rule_key: Mapped[str] = mapped_column(sa.String(64))
+    rule: Mapped[dict[str, Any]]
+    owner: Mapped[str] = mapped_column(sa.String(32))
+    sequence: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime]
+    due_at: Mapped[datetime] = mapped_column(index=True)
+    remind_at: Mapped[datetime | None]
+    state: Mapped[DeadlineState] = enum_column(DeadlineState, index=True)
+    stage: Mapped[int] = mapped_column(default=0)
+    next_fire_at: Mapped[datetime | None] = mapped_column(index=True)
+    met_at: Mapped[datetime | None]
+    met_by_event_id: Mapped[int | None] = mapped_column(sa.ForeignKey("timeline_event.id"))
+    waived_reason: Mapped[str] = mapped_column(sa.Text, default="")
+    paused_at: Mapped[datetime | None]
+    paused_seconds: Mapped[int] = mapped_column(default=0)
+
+    incident: Mapped[Incident] = relationship()
+    met_by: Mapped[TimelineEvent | None] = relationship()
+
+    @property
+    def late_seconds(self) -> int | None:
+        """How late it was met (0 when on time); None while not met."""
+        if self.met_at is None:
+            return None
+        return max(0, int((self.met_at - self.due_at).total_seconds()))
+
+
+class DutyShift(Base):
+    """One stretch of duty: who is the duty manager on duty between two times."""
+
+    __tablename__ = "duty_shift"
+    __table_args__ = (sa.Index("ix_duty_shift_starts_at_ends_at", "starts_at", "ends_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    note: Mapped[str] = mapped_column(sa.String(200), default="")
+    created_at: Mapped[datetime]
+
+    user: Mapped[User] = relationship()
+
+
+class CalendarDay(Base):
+    """An admin's override of the business calendar for one date (workday or day off)."""
+
+    __tablename__ = "calendar_day"
+
+    day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    is_workday: Mapped[bool]
+    note: Mapped[str] = mapped_column(sa.String(200), default="")
+
+
+class Setting(Base):
+    """A console-wide setting an admin changed (defaults live in code); changes are audited."""
+
+    __tablename__ = "setting"
+
+    key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    value: Mapped[dict[str, Any]]
+    updated_at: Mapped[datetime]
+
+
+class Notification(Base):
+    """An entry in one person's notification centre (the bell)."""
+
+    __tablename__ = "notification"
+    __table_args__ = (sa.Index("ix_notification_user_id_read_at", "user_id", "read_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"))
+    incident_id: Mapped[int | None] = mapped_column(sa.ForeignKey("incident.id"))
+    deadline_id: Mapped[int | None] = mapped_column(sa.ForeignKey("deadline.id"))
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    title: Mapped[str] = mapped_column(sa.String(300))
+    body: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[datetime]
+    read_at: Mapped[datetime | None]
+    snoozed_until: Mapped[datetime | None]
+
+    incident: Mapped[Incident | None] = relationship()
+    deadline: Mapped[Deadline | None] = relationship()
+
+
+class TeamChannel(Base):
+    """A team destination for reminders and escalations (WeCom, DingTalk, Feishu, webhook, e-mail)."""
+
+    __tablename__ = "team_channel"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    config: Mapped[dict[str, Any]]
+    enabled: Mapped[bool] = mapped_column(default=True)
+    # Which messages it takes: reminders, escalations, or both.
+    reminders: Mapped[bool] = mapped_column(default=False)
+    escalations: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class OutboxState(enum.StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class OutboxMessage(Base):
+    """A message to deliver, stored with the change that caused it; the worker delivers it.
+
+    At least once: a delivery may repeat after a crash, so receivers get a stable
+    `idempotency_key`. `lease_until` keeps a second worker off a row being delivered.
+    """
+
+    __tablename__ = "outbox_message"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(sa.String(120), unique=True)
+    channel_id: Mapped[int] = mapped_column(sa.ForeignKey("team_channel.id"))
+    incident_id: Mapped[int | None] = mapped_column(sa.ForeignKey("incident.id"))
+    event: Mapped[str] = mapped_column(sa.String(32))
+    message: Mapped[dict[str, Any]]
+    state: Mapped[OutboxState] = enum_column(OutboxState)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(index=True)
+    lease_until: Mapped[datetime | None]
+    last_error: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
+
+    channel: Mapped[TeamChannel] = relationship()
+
+
+class DeliveryAttempt(Base):
+    """One try at delivering an outbox message, kept for the channel's health view."""
+
+    __tablename__ = "delivery_attempt"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(sa.ForeignKey("outbox_message.id"), index=True)
+    at: Mapped[datetime]
+    ok: Mapped[bool]
+    status_code: Mapped[int | None]
+    detail: Mapped[str] = mapped_column(sa.Text, default="")
+    duration_ms: Mapped[int] = mapped_column(default=0)

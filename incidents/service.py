@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from incidents import lifecycle
+from incidents.deadlines import handle_event, record_event
 from incidents.actors import Actor
 from incidents.errors import InvalidInput, NotFound, StaleVersion
 from incidents.lifecycle import Kind, Severity, Source, Status
@@ -65,30 +66,6 @@ def next_reference(session: Session, *, now: datetime, zone: ZoneInfo) -> str:
     )
     number = session.execute(statement).scalar_one()
     return f"INC-{day}-{number:04d}"
-
-
-def _record(
-    session: Session,
-    incident: Incident,
-    *,
-    kind: EventKind,
-    actor: Actor,
-    now: datetime,
-    body: str = "",
-    data: dict[str, Any] | None = None,
-) -> TimelineEvent:
-    event = TimelineEvent(
-        incident=incident,
-        at=now,
-        kind=kind,
-        actor_id=actor.user_id,
-        actor_label=actor.label,
-        body=body,
-        data=data or {},
-    )
-    session.add(event)
-    incident.updated_at = now
-    return event
 
 
 def _claim_version(session: Session, incident: Incident, expected_version: int | None) -> None:
@@ -147,7 +124,7 @@ def open_incident(
         version=1,
     )
     session.add(incident)
-    _record(
+    event = record_event(
         session,
         incident,
         kind=EventKind.OPENED,
@@ -156,17 +133,24 @@ def open_incident(
         data={"kind": incident.kind.value, "severity": incident.severity.value, "source": source.value},
     )
     session.flush()
+    handle_event(session, incident, "opened", event=event, now=now, zone=zone)
+    session.flush()
     return incident
 
 
-def acknowledge_incident(session: Session, *, incident: Incident, actor: Actor, now: datetime) -> bool:
+def acknowledge_incident(
+    session: Session, *, incident: Incident, actor: Actor, now: datetime, zone: ZoneInfo
+) -> bool:
     """Mark that a person has taken the incident on; False when it already was."""
     if incident.acknowledged_at is not None:
         return False
-    incident.acknowledged_at = ensure_aware(now)
+    now = ensure_aware(now)
+    incident.acknowledged_at = now
     if incident.commander_id is None and actor.user_id is not None:
         incident.commander_id = actor.user_id
-    _record(session, incident, kind=EventKind.ACKNOWLEDGED, actor=actor, now=now)
+    event = record_event(session, incident, kind=EventKind.ACKNOWLEDGED, actor=actor, now=now)
+    session.flush()
+    handle_event(session, incident, "acknowledged", event=event, now=now, zone=zone)
     session.flush()
     return True
 
@@ -179,6 +163,7 @@ def transition_incident(
     expected_version: int | None,
     actor: Actor,
     now: datetime,
+    zone: ZoneInfo,
     note: str = "",
     expected_status: str | None = None,
 ) -> Incident:
@@ -205,19 +190,27 @@ def transition_incident(
         incident.closed_at = now
     elif lifecycle.is_reopen(current, target_status):
         incident.resolved_at = None
-    _record(
+    reopen = lifecycle.is_reopen(current, target_status)
+    event = record_event(
         session,
         incident,
         kind=EventKind.STATUS_CHANGED,
         actor=actor,
         now=now,
         body=note,
-        data={
-            "from": current.value,
-            "to": target_status.value,
-            "reopen": lifecycle.is_reopen(current, target_status),
-        },
+        data={"from": current.value, "to": target_status.value, "reopen": reopen},
     )
+    session.flush()
+    # What the move means for the clock: the status itself, then resolution, closing, reopening.
+    triggers = [f"status:{target_status.value}"]
+    if target_status == Status.RESOLVED:
+        triggers.append("resolved")
+    elif target_status == Status.CLOSED:
+        triggers.append("closed")
+    elif reopen:
+        triggers.append("reopened")
+    for trigger in triggers:
+        handle_event(session, incident, trigger, event=event, now=now, zone=zone)
     session.flush()
     return incident
 
@@ -288,7 +281,7 @@ def edit_incident(
         setattr(incident, change["field"], change["after"])
     readable = [_readable_change(session, change) for change in diff]
     assignment_only = all(c["field"] in ("commander_id", "comms_lead_id") for c in diff)
-    _record(
+    record_event(
         session,
         incident,
         kind=EventKind.ASSIGNED if assignment_only else EventKind.FIELD_CHANGED,
@@ -338,6 +331,6 @@ def _readable_change(session: Session, change: dict[str, Any]) -> dict[str, Any]
 def add_note(session: Session, *, incident: Incident, body: str, actor: Actor, now: datetime) -> TimelineEvent:
     """Append a note to the timeline; notes never touch the optimistic lock."""
     text = clean_text(body, field="body", max_length=NOTE_MAX, required=True)
-    event = _record(session, incident, kind=EventKind.NOTE, actor=actor, now=ensure_aware(now), body=text)
+    event = record_event(session, incident, kind=EventKind.NOTE, actor=actor, now=ensure_aware(now), body=text)
     session.flush()
     return event

@@ -60,24 +60,25 @@ def test_bad_input_names_the_field_and_stores_nothing(db_session, field, values)
 def test_transition_stamps_times_and_timeline(db_session) -> None:  # noqa: ANN001
     incident = _open(db_session)
     later = FIXED_NOW + timedelta(minutes=30)
-    service.transition_incident(db_session, incident=incident, target="resolved", expected_version=1,
+    service.transition_incident(db_session, incident=incident, target="resolved", expected_version=1, zone=SHANGHAI,
                                 actor=ACTOR, now=later)
     assert incident.status == Status.RESOLVED
     assert incident.resolved_at == later
     assert incident.acknowledged_at == later
     assert incident.version == 2
     reopened = service.transition_incident(db_session, incident=incident, target="investigating",
-                                           expected_version=None, actor=ACTOR, now=later)
+                                           expected_version=None, actor=ACTOR, now=later, zone=SHANGHAI)
     assert reopened.resolved_at is None
     event = db_session.scalars(sa.select(TimelineEvent).order_by(TimelineEvent.id.desc())).first()
-    assert event.data == {"from": "resolved", "to": "investigating", "reopen": True}
+    assert {k: event.data[k] for k in ("from", "to", "reopen")} == {
+        "from": "resolved", "to": "investigating", "reopen": True}
 
 
 def test_forbidden_transition_changes_nothing(db_session) -> None:  # noqa: ANN001
     incident = _open(db_session)
     db_session.commit()
     with pytest.raises(TransitionNotAllowed):
-        service.transition_incident(db_session, incident=incident, target="closed", expected_version=1,
+        service.transition_incident(db_session, incident=incident, target="closed", expected_version=1, zone=SHANGHAI,
                                     actor=ACTOR, now=FIXED_NOW)
     db_session.rollback()
     assert db_session.get(Incident, incident.id).status == Status.INVESTIGATING
@@ -89,7 +90,7 @@ def test_stale_version_is_a_conflict(db_session) -> None:  # noqa: ANN001
     service.edit_incident(db_session, incident=incident, changes={"title": "新标题"}, expected_version=1,
                           actor=ACTOR, now=FIXED_NOW)
     with pytest.raises(StaleVersion):
-        service.transition_incident(db_session, incident=incident, target="identified", expected_version=1,
+        service.transition_incident(db_session, incident=incident, target="identified", expected_version=1, zone=SHANGHAI,
                                     actor=ACTOR, now=FIXED_NOW)
 
 

@@ -187,6 +187,7 @@ def transition_incident(reference: str) -> Any:
         note=_string(payload, "note") or "",
         actor=current_actor(),
         now=utcnow(),
+        zone=team_zone(),
     )
     session.commit()
     return jsonify(incident_json(incident))
@@ -197,7 +198,7 @@ def acknowledge_incident(reference: str) -> Any:
     """Acknowledge the incident (idempotent)."""
     session = get_session()
     incident = service.get_incident(session, reference)
-    service.acknowledge_incident(session, incident=incident, actor=current_actor(), now=utcnow())
+    service.acknowledge_incident(session, incident=incident, actor=current_actor(), now=utcnow(), zone=team_zone())
     session.commit()
     return jsonify(incident_json(incident))
 

@@ -170,6 +170,7 @@ def transition(reference: str) -> Any:
             note=request.form.get("note", ""),
             actor=current_actor(),
             now=utcnow(),
+            zone=team_zone(),
         )
     except StaleVersion:
         session.rollback()
@@ -191,7 +192,7 @@ def acknowledge(reference: str) -> Any:
     """Take the incident on (and become its commander if it has none)."""
     session = get_session()
     incident = service.get_incident(session, reference)
-    service.acknowledge_incident(session, incident=incident, actor=current_actor(), now=utcnow())
+    service.acknowledge_incident(session, incident=incident, actor=current_actor(), now=utcnow(), zone=team_zone())
     session.commit()
     return _done(incident, "incidents/_header.html")
 

@@ -1,0 +1,194 @@
+"""The worker's side of the clock: take the steps of deadlines that came due, exactly once.
+
+`fire_due` finds deadlines whose `next_fire_at` has passed and, for each, claims its next
+steps with a conditional UPDATE on `stage` (so two workers, or a worker restarted after a
+crash, can never both act on one step), then writes what the steps mean: the reminder or
+the overdue notice, the escalation to the next person in the chain, a timeline entry,
+bell notifications and outbox messages for team channels, all in one transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, selectinload
+
+from incidents import clock, notify
+from incidents.actors import Actor
+from incidents.deadlines import _schedule, record_event
+from incidents.lifecycle import Status
+from incidents.models import Deadline, DeadlineState, EventKind, Incident, TeamChannel, User
+from incidents.roster import on_duty
+from incidents.timeutil import ensure_aware
+
+BATCH = 200
+SYSTEM = Actor.system("clock")
+
+
+@dataclass
+class FireReport:
+    steps: int = 0
+    lost_claims: int = 0
+
+
+def due_ids(session: Session, now: datetime, *, limit: int = BATCH) -> list[tuple[int, int]]:
+    """(id, stage) of deadlines with a step due, oldest first."""
+    return list(
+        session.execute(
+            sa.select(Deadline.id, Deadline.stage)
+            .where(Deadline.next_fire_at <= ensure_aware(now))
+            .order_by(Deadline.next_fire_at, Deadline.id)
+            .limit(limit)
+        ).tuples()
+    )
+
+
+def next_wakeup(session: Session) -> datetime | None:
+    """When the soonest step of any deadline is due (for the scheduler's sleep)."""
+    return session.scalar(sa.select(sa.func.min(Deadline.next_fire_at)))
+
+
+def fire_due(
+    session: Session, *, now: datetime, zone: ZoneInfo, public_url: str = "", limit: int = BATCH
+) -> FireReport:
+    """Take every step due at `now` for up to `limit` deadlines, in the caller's transaction."""
+    now = ensure_aware(now)
+    report = FireReport()
+    candidates = due_ids(session, now, limit=limit)
+    if not candidates:
+        return report
+    deadlines = {
+        d.id: d
+        for d in session.scalars(
+            sa.select(Deadline)
+            .options(selectinload(Deadline.incident).selectinload(Incident.commander))
+            .where(Deadline.id.in_([deadline_id for deadline_id, _ in candidates]))
+        )
+    }
+    channels: list[TeamChannel] = notify.active_channels(session)
+    people = _People(session, now)
+    for deadline_id, seen_stage in candidates:
+        deadline = deadlines.get(deadline_id)
+        if deadline is None or deadline.stage != seen_stage:
+            report.lost_claims += 1
+            continue
+        steps = _schedule(deadline).steps_due(seen_stage, now)
+        if not steps or not _claim(session, deadline, seen_stage, steps[-1]):
+            report.lost_claims += 1
+            continue
+        for stage in steps:
+            _take_step(session, deadline, stage, now=now, zone=zone, public_url=public_url,
+                       channels=channels, people=people)
+            report.steps += 1
+    session.flush()
+    return report
+
+
+def _claim(session: Session, deadline: Deadline, seen_stage: int, new_stage: int) -> bool:
+    """Move the deadline to `new_stage` only if nobody else moved it since we read it."""
+    schedule = _schedule(deadline)
+    next_fire_at = schedule.next_fire_at(new_stage)
+    if deadline.incident.status == Status.CLOSED:
+        next_fire_at = None
+    values: dict[str, object] = {"stage": new_stage, "next_fire_at": next_fire_at}
+    if new_stage >= clock.OVERDUE:
+        values["state"] = DeadlineState.MISSED
+    result = session.execute(
+        sa.update(Deadline)
+        .where(
+            Deadline.id == deadline.id,
+            Deadline.stage == seen_stage,
+            # A person meeting or waiving it meanwhile wins: the claim then finds nothing.
+            Deadline.state == deadline.state,
+            Deadline.next_fire_at.is_not(None),
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        return False
+    session.refresh(deadline)
+    return True
+
+
+class _People:
+    """Who to tell, looked up once per batch."""
+
+    def __init__(self, session: Session, now: datetime):
+        self.session = session
+        self.now = now
+        self._on_duty: list[User] | None = None
+        self._admins: list[User] | None = None
+
+    def duty_manager(self) -> list[User]:
+        if self._on_duty is None:
+            person = on_duty(self.session, self.now)
+            # Nobody on the roster: tell every duty manager rather than no one.
+            self._on_duty = [person] if person else notify.active_duty_managers(self.session)
+        return self._on_duty
+
+    def admins(self) -> list[User]:
+        if self._admins is None:
+            self._admins = notify.active_admins(self.session)
+        return self._admins
+
+    def owner(self, deadline: Deadline) -> list[User]:
+        incident = deadline.incident
+        user_id = None
+        if deadline.owner == "comms_lead":
+            user_id = incident.comms_lead_id or incident.commander_id
+        elif deadline.owner == "commander":
+            user_id = incident.commander_id
+        if user_id is not None:
+            user = self.session.get(User, user_id)
+            if user is not None and user.active:
+                return [user]
+        return self.duty_manager()
+
+    def commander(self, deadline: Deadline) -> list[User]:
+        commander = deadline.incident.commander
+        return [commander] if commander is not None and commander.active else self.duty_manager()
+
+    def for_stage(self, deadline: Deadline, stage: int) -> list[User]:
+        if stage in (clock.REMINDED, clock.OVERDUE):
+            return self.owner(deadline)
+        if stage == clock.COMMANDER:
+            return self.commander(deadline)
+        if stage == clock.DUTY_MANAGER:
+            return self.duty_manager()
+        return self.admins()
+
+
+def _take_step(
+    session: Session, deadline: Deadline, stage: int, *, now: datetime, zone: ZoneInfo, public_url: str,
+    channels: list[TeamChannel], people: _People,
+) -> None:
+    incident = deadline.incident
+    recipients = people.for_stage(deadline, stage)
+    if stage == clock.REMINDED:
+        kind, event_kind = "reminder", EventKind.DEADLINE_REMINDED
+    elif stage == clock.OVERDUE:
+        kind, event_kind = "overdue", EventKind.DEADLINE_MISSED
+    else:
+        kind, event_kind = "escalation", EventKind.DEADLINE_ESCALATED
+    step = stage - clock.OVERDUE
+    record_event(
+        session, incident, kind=event_kind, actor=SYSTEM, now=now,
+        data={
+            "rule": deadline.rule_key,
+            "deadline": deadline.id,
+            "stage": stage,
+            "chain": clock.ESCALATION_CHAIN.get(stage, "owner"),
+            "to": [user.display_name for user in recipients],
+            "due_at": deadline.due_at.isoformat(),
+        },
+    )
+    notify.notify_people(session, recipients, kind=kind, incident=incident, deadline=deadline, now=now,
+                         zone=zone, step=step)
+    notify.queue_for_channels(
+        session, channels, kind=kind, key=f"deadline:{deadline.id}:stage:{stage}", incident=incident,
+        deadline=deadline, now=now, zone=zone, public_url=public_url, step=step,
+    )

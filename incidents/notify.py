@@ -1,0 +1,153 @@
+"""Telling people: bell notifications and outbox messages to team channels.
+
+Both are written in the caller's transaction, next to the change that caused them. The
+bell (the console's own notification centre) is a row per person; team channels get an
+OutboxMessage each, delivered later by the worker with retries (incidents.outbox).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from incidents.channels import Message
+from incidents.models import Deadline, Incident, Notification, OutboxMessage, OutboxState, Role, TeamChannel, User
+
+# What the messages say, per language; {rule} is the rule's name in that language.
+TEXTS = {
+    "reminder": {
+        "zh": "【即将到期】{reference}「{title}」：{rule}将于 {due} 到期",
+        "en": "[Due soon] {reference} \"{title}\": {rule} is due at {due}",
+    },
+    "overdue": {
+        "zh": "【已超时】{reference}「{title}」：{rule}已于 {due} 到期，尚未完成",
+        "en": "[Overdue] {reference} \"{title}\": {rule} was due at {due} and is not done",
+    },
+    "escalation": {
+        "zh": "【升级第 {step} 级】{reference}「{title}」：{rule}已超时 {late} 分钟，请介入",
+        "en": "[Escalation {step}] {reference} \"{title}\": {rule} is {late} min overdue, please step in",
+    },
+}
+SUBJECTS = {"reminder": "deadline.reminder", "overdue": "deadline.overdue", "escalation": "deadline.escalation"}
+
+
+def language_of(locale: str) -> str:
+    return "zh" if locale.startswith("zh") else "en"
+
+
+def deadline_text(kind: str, language: str, *, incident: Incident, deadline: Deadline, now: datetime,
+                  zone: ZoneInfo, step: int = 0) -> str:
+    """One line saying what happened to the deadline, in the given language."""
+    rule_name = deadline.rule.get(language) or deadline.rule_key
+    late = max(0, int((now - deadline.due_at).total_seconds() // 60))
+    return TEXTS[kind][language].format(
+        reference=incident.reference,
+        title=incident.title,
+        rule=rule_name,
+        due=deadline.due_at.astimezone(zone).strftime("%m-%d %H:%M"),
+        late=late,
+        step=step,
+    )
+
+
+def notify_people(
+    session: Session,
+    users: Iterable[User],
+    *,
+    kind: str,
+    incident: Incident,
+    deadline: Deadline,
+    now: datetime,
+    zone: ZoneInfo,
+    step: int = 0,
+) -> list[Notification]:
+    """One bell entry per person (each in their own language); duplicates are dropped."""
+    seen: set[int] = set()
+    made = []
+    for user in users:
+        if user.id in seen or not user.active:
+            continue
+        seen.add(user.id)
+        text = deadline_text(kind, language_of(user.locale), incident=incident, deadline=deadline, now=now,
+                             zone=zone, step=step)
+        notification = Notification(
+            user_id=user.id, incident_id=incident.id, deadline_id=deadline.id, kind=kind,
+            title=text[:300], created_at=now,
+        )
+        session.add(notification)
+        made.append(notification)
+    return made
+
+
+def queue_for_channels(
+    session: Session,
+    channels: Iterable[TeamChannel],
+    *,
+    kind: str,
+    key: str,
+    incident: Incident,
+    deadline: Deadline,
+    now: datetime,
+    zone: ZoneInfo,
+    public_url: str = "",
+    step: int = 0,
+) -> list[OutboxMessage]:
+    """An outbox message per team channel that takes this kind of message.
+
+    `key` identifies the cause (e.g. "deadline:12:stage:3"); with the channel it forms the
+    idempotency key, so the same cause can never queue twice for one channel.
+    """
+    made = []
+    for channel in channels:
+        wanted = channel.reminders if kind == "reminder" else channel.escalations
+        if not (channel.enabled and wanted):
+            continue
+        text = deadline_text(kind, "zh", incident=incident, deadline=deadline, now=now, zone=zone, step=step)
+        idempotency_key = f"{key}:channel:{channel.id}"
+        message = Message(
+            idempotency_key=idempotency_key,
+            subject=text,
+            text=text,
+            event=SUBJECTS[kind],
+            url=f"{public_url.rstrip('/')}/incidents/{incident.reference}" if public_url else None,
+            severity=incident.severity.value,
+            payload={
+                "incident": incident.reference,
+                "deadline": deadline.rule_key,
+                "due_at": deadline.due_at.isoformat(),
+                "stage": deadline.stage,
+            },
+        )
+        outbox = OutboxMessage(
+            idempotency_key=idempotency_key,
+            channel_id=channel.id,
+            incident_id=incident.id,
+            event=SUBJECTS[kind],
+            message=asdict(message),
+            state=OutboxState.PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        session.add(outbox)
+        made.append(outbox)
+    return made
+
+
+def active_channels(session: Session) -> list[TeamChannel]:
+    return list(session.scalars(sa.select(TeamChannel).where(TeamChannel.enabled.is_(True)).order_by(TeamChannel.id)))
+
+
+def active_admins(session: Session) -> list[User]:
+    return list(session.scalars(sa.select(User).where(User.role == Role.ADMIN, User.active.is_(True)).order_by(User.id)))
+
+
+def active_duty_managers(session: Session) -> list[User]:
+    return list(
+        session.scalars(sa.select(User).where(User.role == Role.DUTY_MANAGER, User.active.is_(True)).order_by(User.id))
+    )

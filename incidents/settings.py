@@ -1,0 +1,43 @@
+"""Console-wide settings an admin can change: stored values over defaults in code, audited."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from incidents.accounts import record_audit
+from incidents.actors import Actor
+from incidents.models import Setting
+
+DEFAULTS: dict[str, dict[str, Any]] = {
+    # The working hours of the business calendar, local wall time of the team's zone.
+    "business_hours": {"start": "09:00", "end": "18:00"},
+}
+
+
+def get_setting(session: Session, key: str) -> dict[str, Any]:
+    """The stored value, or the default from code."""
+    stored = session.get(Setting, key)
+    return dict(stored.value) if stored is not None else dict(DEFAULTS[key])
+
+
+def put_setting(session: Session, key: str, value: dict[str, Any], *, actor: Actor, now: datetime) -> None:
+    """Store a new value with its audit record; nothing is written when nothing changed."""
+    if key not in DEFAULTS:
+        raise KeyError(key)
+    before = get_setting(session, key)
+    if before == value:
+        return
+    stored = session.get(Setting, key)
+    if stored is None:
+        session.add(Setting(key=key, value=value, updated_at=now))
+    else:
+        stored.value = value
+        stored.updated_at = now
+    record_audit(
+        session, actor=actor, now=now, action="setting.changed", target_type="setting", target_id=key,
+        before=before, after=value,
+    )
+    session.flush()
