@@ -1,6 +1,7 @@
 """Maintainer helper: merge a {English: Chinese} table into the zh catalogue and compile it.
 
-    python -m console.translate table.py   # table.py defines ZH = {...}
+    python -m console.translate            # every table in console/translations/tables/
+    python -m console.translate table.py   # one table; a table file defines ZH = {...}
 
 Existing translations are kept unless the table gives a new one. `make translations`
 extracts and updates the catalogue first.
@@ -16,6 +17,16 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
 CATALOGUE = Path(__file__).resolve().parent / "translations" / "zh_Hans_CN" / "LC_MESSAGES"
+TABLES = Path(__file__).resolve().parent / "translations" / "tables"
+
+
+def load_tables(paths: list[str]) -> dict[str, str]:
+    """The union of the given tables, or of every table in TABLES when none is given."""
+    files = [Path(p) for p in paths] or sorted(TABLES.glob("*.py"))
+    table: dict[str, str] = {}
+    for path in files:
+        table.update(runpy.run_path(str(path))["ZH"])
+    return table
 
 
 def merge(table: dict[str, str]) -> list[str]:
@@ -34,7 +45,7 @@ def merge(table: dict[str, str]) -> list[str]:
 
 
 if __name__ == "__main__":
-    missing = merge(runpy.run_path(sys.argv[1])["ZH"] if len(sys.argv) > 1 else {})
+    missing = merge(load_tables(sys.argv[1:]))
     for msgid in missing:
         print(f"untranslated: {msgid!r}")
     sys.exit(1 if missing else 0)
