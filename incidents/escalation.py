@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from incidents import clock, notify
 from incidents.actors import Actor
@@ -109,7 +110,8 @@ def _claim(session: Session, deadline: Deadline, seen_stage: int, new_stage: int
     )
     if result.rowcount != 1:
         return False
-    session.refresh(deadline)
+    for name, value in values.items():
+        set_committed_value(deadline, name, value)
     return True
 
 
