@@ -22,6 +22,24 @@ REASONS = {
     "no_user": lazy_gettext("No such active user."),
     "closed": lazy_gettext("A closed incident cannot be edited."),
     "not_editable": lazy_gettext("This field cannot be changed here."),
+    # The clock: playbooks, deadlines, roster, calendar.
+    "minutes_range": lazy_gettext("Enter whole minutes between %(min)s and %(max)s."),
+    "whole_minutes": lazy_gettext("Enter a whole number of minutes."),
+    "reminder_too_early": lazy_gettext("The reminder must be shorter than the deadline itself."),
+    "around_the_clock": lazy_gettext("Only complaint deadlines can count in business hours."),
+    "duplicate": lazy_gettext("This value is already used."),
+    "unknown_rule": lazy_gettext("There is no such rule in this playbook."),
+    "unknown_step": lazy_gettext("There is no such step in this playbook."),
+    "unknown_trigger": lazy_gettext("Unknown event."),
+    "already_met": lazy_gettext("This deadline is already met."),
+    "already_waived": lazy_gettext("This deadline was already waived."),
+    "pause_complaint_only": lazy_gettext("Only a complaint's clock can be paused."),
+    "already_paused": lazy_gettext("The clock is already paused."),
+    "not_paused": lazy_gettext("The clock is not paused."),
+    "end_before_start": lazy_gettext("The end must come after the start."),
+    "shift_too_long": lazy_gettext("A shift lasts at most 7 days."),
+    "not_duty_role": lazy_gettext("Only duty managers and admins can be on duty."),
+    "hours_order": lazy_gettext("Working hours must end after they start."),
 }
 
 
