@@ -3,6 +3,7 @@ chosen time, and what the timeline says about them."""
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from dataclasses import asdict
 from datetime import datetime, timedelta
@@ -12,6 +13,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from console.leadership import WORKER_LOCK_KEY
 from incidents import service
 from incidents.actors import Actor
 from incidents.channels import Message
@@ -74,3 +76,39 @@ def deadlines(session: Session) -> list[Deadline]:
 
 def outbox_rows(session: Session) -> list[OutboxMessage]:
     return list(session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+def wait_for(check: Any, *, timeout: float = 30.0, interval: float = 0.1, what: Any = "the condition") -> Any:
+    """Poll `check()` until it returns something truthy; fail with `what` (a text, or a callable
+    giving one, e.g. a process's output) after `timeout` seconds.
+
+    The timeout is generous on purpose: it only bounds a hung test, it asserts no speed.
+    """
+    end = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > end:
+            raise AssertionError(f"gave up waiting for {what() if callable(what) else what}")
+        time.sleep(interval)
+
+
+def lock_holder(engine: sa.Engine) -> int | None:
+    """PostgreSQL: the backend pid holding the worker lock in this database."""
+    with engine.connect() as connection:
+        return connection.scalar(sa.text(
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objid = :key"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        ), {"key": WORKER_LOCK_KEY})
+
+
+def lock_connections(engine: sa.Engine) -> dict[int, int]:
+    """PostgreSQL: workers' lock connections to this database, backend pid -> worker process id.
+
+    A connection per call: pg_stat_activity is a snapshot per transaction."""
+    with engine.connect() as connection:
+        rows = connection.execute(sa.text(
+            "SELECT pid, application_name FROM pg_stat_activity"
+            " WHERE datname = current_database() AND application_name LIKE 'crisis-worker:%'"))
+        return {pid: int(name.rsplit(":", 1)[1]) for pid, name in rows}
