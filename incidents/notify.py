@@ -7,7 +7,7 @@ OutboxMessage each, delivered later by the worker with retries (incidents.outbox
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -79,6 +79,30 @@ def notify_people(
             user_id=user.id, incident_id=incident.id, deadline_id=deadline.id, kind=kind,
             title=text[:300], created_at=now,
         )
+        session.add(notification)
+        made.append(notification)
+    return made
+
+
+def notify_users(
+    session: Session,
+    users: Iterable[User],
+    *,
+    kind: str,
+    incident: Incident,
+    texts: Mapping[str, str],
+    now: datetime,
+) -> list[Notification]:
+    """One bell entry per person about an incident, in their language (`texts`: {"zh", "en"})."""
+    seen: set[int] = set()
+    made = []
+    for user in users:
+        if user.id in seen or not user.active:
+            continue
+        seen.add(user.id)
+        text = texts[language_of(user.locale)]
+        notification = Notification(user_id=user.id, incident_id=incident.id, kind=kind, title=text[:300],
+                                    created_at=now)
         session.add(notification)
         made.append(notification)
     return made
