@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 
 from console import create_app, migrate
 from console.db import make_engine
+from tests.support.servers import LiveServer, serving
 from incidents import accounts
 from incidents.actors import Actor
 from incidents.models import Role, User
@@ -161,3 +162,13 @@ def make_token(app):  # noqa: ANN001, ANN201
         return {"Authorization": f"Bearer {secret}"}
 
     return _make
+
+
+@pytest.fixture()
+def live_server(engine, database_url) -> Iterator[LiveServer]:  # noqa: ANN001
+    """The console with CSRF on, served on a free port of 127.0.0.1 by a real HTTP server."""
+    empty_tables(engine)
+    app = create_app({"DATABASE_URL": database_url, "ENGINE": engine, "SECRET_KEY": "live-server-test",
+                      "BOARD_POLL_SECONDS": 2})
+    with serving(app) as server:
+        yield server
