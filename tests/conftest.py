@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -162,6 +163,22 @@ def make_token(app):  # noqa: ANN001, ANN201
         return {"Authorization": f"Bearer {secret}"}
 
     return _make
+
+
+@pytest.fixture()
+def api_as(client, make_token):  # noqa: ANN001, ANN201
+    """api_as(role) -> call(method, path, **kwargs) with a bearer token of that role (`call.token`)."""
+
+    def _as(role: Role | str) -> Any:
+        headers = make_token(role)
+
+        def call(method: str, path: str, **kwargs: Any) -> Any:
+            return client.open(path, method=method, headers={**headers, **kwargs.pop("headers", {})}, **kwargs)
+
+        call.token = headers["Authorization"].removeprefix("Bearer ")
+        return call
+
+    return _as
 
 
 @pytest.fixture()

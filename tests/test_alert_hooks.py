@@ -45,14 +45,14 @@ def payload(*alerts: dict[str, Any], group: str = GROUP) -> dict[str, Any]:
 
 
 @pytest.fixture()
-def hook(client, make_token):  # noqa: ANN001, ANN201
+def hook(api_as):  # noqa: ANN001, ANN201
     """post(path, body) with an agent's token (the least role allowed)."""
-    headers = make_token(Role.AGENT)
+    call = api_as(Role.AGENT)
 
-    def post(path: str, body: Any, **kwargs: Any):  # noqa: ANN202
-        return client.post(path, json=body, headers={**headers, **kwargs.pop("headers", {})}, **kwargs)
+    def post(path: str, body: Any):  # noqa: ANN202
+        return call("POST", path, json=body)
 
-    post.token = headers["Authorization"].removeprefix("Bearer ")
+    post.token = call.token
     return post
 
 
@@ -290,14 +290,13 @@ def test_generic_hook(app, hook) -> None:  # noqa: ANN001
     assert _events(app, incident, "alert_resolved")[0].data["suggest"] == "resolve"
 
 
-def test_configured_mappings_decide_severity_and_components(app, hook, make_token) -> None:  # noqa: ANN001
-    admin = make_token(Role.ADMIN)
-    client = app.test_client()
+def test_configured_mappings_decide_severity_and_components(app, hook, api_as) -> None:  # noqa: ANN001
+    admin = api_as(Role.ADMIN)
     settings = {"default_severity": "P4", "severity": {"team=payments": "P1"},
                 "components": {"team=payments": ["支付", "结算"], "service": []}}
-    saved = client.put("/api/v1/hook-settings", json=settings, headers=admin)
+    saved = admin("PUT", "/api/v1/hook-settings", json=settings)
     assert saved.status_code == 200 and saved.json == settings
-    assert client.get("/api/v1/hook-settings", headers=admin).json == settings
+    assert admin("GET", "/api/v1/hook-settings").json == settings
     hook("/hooks/alertmanager", payload(alert("a1", severity="none", team="payments")))
     hook("/hooks/alertmanager", payload(alert("b1", severity="none"), group="other"))
     payments, other = _incidents(app)
@@ -315,11 +314,11 @@ def test_configured_mappings_decide_severity_and_components(app, hook, make_toke
     ({"components": {"team=cs": [3]}}, "components"),
     ({"colour": "red"}, "colour"),
 ])
-def test_bad_mappings_are_refused_at_the_field(app, client, make_token, settings, field) -> None:  # noqa: ANN001
-    admin = make_token(Role.ADMIN)
-    response = client.put("/api/v1/hook-settings", json=settings, headers=admin)
+def test_bad_mappings_are_refused_at_the_field(app, api_as, settings, field) -> None:  # noqa: ANN001
+    admin = api_as(Role.ADMIN)
+    response = admin("PUT", "/api/v1/hook-settings", json=settings)
     assert response.status_code in (400, 422) and response.json["error"]["field"] == field
-    assert client.get("/api/v1/hook-settings", headers=admin).json["default_severity"] == "P3"
+    assert admin("GET", "/api/v1/hook-settings").json["default_severity"] == "P3"
 
 
 def test_mapping_form_on_the_admin_page(app, client, make_user) -> None:  # noqa: ANN001

@@ -139,22 +139,18 @@ def test_duty_manager_is_told(db_session, make_user) -> None:  # noqa: ANN001
 
 
 @pytest.fixture()
-def desk(client, make_token):  # noqa: ANN001, ANN201
-    headers = make_token(Role.AGENT)
-
-    def call(method: str, path: str, **kwargs):  # noqa: ANN202
-        return client.open(path, method=method, headers={**headers, **kwargs.pop("headers", {})}, **kwargs)
-
-    return call
+def desk(api_as):  # noqa: ANN001, ANN201
+    """The service desk's integration: an agent's token."""
+    return api_as(Role.AGENT)
 
 
 GOOD = {"product": "智能手表 S3", "category": "quality", "channel": "online_chat", "text": "屏幕有划痕",
         "order_no": "TB-88123"}
 
 
-def test_intake_through_the_api_raises_at_the_threshold(app, desk, make_token) -> None:  # noqa: ANN001
-    admin = make_token(Role.ADMIN)
-    created = desk("POST", "/api/v1/complaint-rules", json={"category": "quality", "threshold": 3}, headers=admin)
+def test_intake_through_the_api_raises_at_the_threshold(app, desk, api_as) -> None:  # noqa: ANN001
+    admin = api_as(Role.ADMIN)
+    created = admin("POST", "/api/v1/complaint-rules", json={"category": "quality", "threshold": 3})
     assert created.status_code == 201
     assert created.json == {**created.json, "product": "", "threshold": 3, "severity": "P2", "enabled": True,
                             "cooldown_minutes": 1440}
@@ -188,22 +184,20 @@ def test_bad_complaints_are_refused_at_the_field(app, desk, change, status, fiel
     assert snapshot(app.extensions["db_engine"]) == before
 
 
-def test_rules_through_the_api(app, desk, make_token) -> None:  # noqa: ANN001
-    admin = make_token(Role.ADMIN)
-    rule_id = desk("POST", "/api/v1/complaint-rules", json={"category": "logistics", "product": "冰箱"},
-                   headers=admin).json["id"]
-    clash = desk("POST", "/api/v1/complaint-rules", json={"category": "logistics", "product": "冰箱"}, headers=admin)
+def test_rules_through_the_api(app, api_as) -> None:  # noqa: ANN001
+    admin = api_as(Role.ADMIN)
+    rule_id = admin("POST", "/api/v1/complaint-rules", json={"category": "logistics", "product": "冰箱"}).json["id"]
+    clash = admin("POST", "/api/v1/complaint-rules", json={"category": "logistics", "product": "冰箱"})
     assert clash.status_code == 422 and clash.json["error"]["field"] == "product"
     for body, field in (({"threshold": 0}, "threshold"), ({"cooldown_minutes": 99999}, "cooldown_minutes"),
                         ({"severity": "P7"}, "severity"), ({"enabled": "maybe"}, "enabled")):
-        bad = desk("PATCH", f"/api/v1/complaint-rules/{rule_id}", json=body, headers=admin)
+        bad = admin("PATCH", f"/api/v1/complaint-rules/{rule_id}", json=body)
         assert bad.status_code == 422 and bad.json["error"]["field"] == field
-    changed = desk("PATCH", f"/api/v1/complaint-rules/{rule_id}", json={"threshold": 5, "enabled": False},
-                   headers=admin)
+    changed = admin("PATCH", f"/api/v1/complaint-rules/{rule_id}", json={"threshold": 5, "enabled": False})
     assert changed.json["threshold"] == 5 and changed.json["enabled"] is False
-    assert desk("DELETE", f"/api/v1/complaint-rules/{rule_id}", headers=admin).status_code == 204
-    assert desk("GET", "/api/v1/complaint-rules", headers=admin).json["rules"] == []
-    assert desk("DELETE", f"/api/v1/complaint-rules/{rule_id}", headers=admin).status_code == 404
+    assert admin("DELETE", f"/api/v1/complaint-rules/{rule_id}").status_code == 204
+    assert admin("GET", "/api/v1/complaint-rules").json["rules"] == []
+    assert admin("DELETE", f"/api/v1/complaint-rules/{rule_id}").status_code == 404
 
 
 def test_rules_on_the_admin_page(app, client, make_user) -> None:  # noqa: ANN001
