@@ -53,6 +53,8 @@ ORDER_NO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_./#-]{0,63}$")
 THRESHOLD_MAX = 10_000
 COOLDOWN_MAX = 7 * 24 * 60
 LISTED = 20  # complaints quoted on the surge's timeline entry
+# The rule raises the incident, not whoever sent the complaint that reached the threshold.
+SURGE_RULE = Actor.system("monitor:complaint-surge")
 
 TEXTS = {
     "title": {
@@ -156,7 +158,7 @@ def record_complaint(
     waiting = _waiting(session, report.product, report.category, report.local_day)
     if len(waiting) < rule.threshold:
         return ComplaintOutcome(report, None, raised=False, count=len(waiting))
-    incident = _raise(session, rule, report, waiting, actor=actor, now=now, zone=zone, language=language)
+    incident = _raise(session, rule, report, waiting, now=now, zone=zone, language=language)
     return ComplaintOutcome(report, incident, raised=True, count=len(waiting))
 
 
@@ -214,20 +216,21 @@ def _attach(session: Session, report: ComplaintReport, incident: Incident, *, ac
 
 def _raise(
     session: Session, rule: ComplaintSurgeRule, report: ComplaintReport, waiting: list[ComplaintReport], *,
-    actor: Actor, now: datetime, zone: ZoneInfo, language: str,
+    now: datetime, zone: ZoneInfo, language: str,
 ) -> Incident:
     words = {"product": report.product, "category": category_name(report.category, language),
              "count": len(waiting), "threshold": rule.threshold}
     incident = service.open_incident(
         session, kind=Kind.COMPLAINT.value, severity=rule.severity.value,
         title=TEXTS["title"][language].format(**words)[: service.TITLE_MAX],
-        summary=TEXTS["summary"][language].format(**words), source=Source.MONITOR, actor=actor, now=now, zone=zone,
+        summary=TEXTS["summary"][language].format(**words), source=Source.MONITOR, actor=SURGE_RULE, now=now,
+        zone=zone,
     )
     for waiting_report in waiting:
         waiting_report.incident_id = incident.id
-    quoted = [f"[{r.channel}] {r.text[:200]}" for r in waiting[-LISTED:]]
+    quoted = [r.text[:200] for r in waiting[-LISTED:]]
     record_event(
-        session, incident, kind=EventKind.COMPLAINT_SURGE, actor=actor, now=now, body="\n".join(quoted),
+        session, incident, kind=EventKind.COMPLAINT_SURGE, actor=SURGE_RULE, now=now, body="\n".join(quoted),
         data={"rule": rule.id, "product": report.product, "category": report.category, "count": len(waiting),
               "threshold": rule.threshold, "reports": [r.id for r in waiting], "day": report.local_day.isoformat()},
     )
