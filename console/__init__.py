@@ -55,11 +55,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     htmx.init_app(app)
     _init_login(app)
 
-    from console.views import api, auth, board, health, incident_pages
+    from console.views import api, api_intake, auth, board, health, hooks, incident_pages, intake_pages  # noqa: F401
 
-    for blueprint in (health.bp, auth.bp, board.bp, incident_pages.bp, api.bp):
+    for blueprint in (health.bp, auth.bp, board.bp, incident_pages.bp, api.bp, hooks.bp, intake_pages.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api.bp)
+    csrf.exempt(hooks.bp)
     errors.init_app(app)
 
     unmapped = permissions.missing_endpoints({rule.endpoint for rule in app.url_map.iter_rules()})
@@ -86,6 +87,10 @@ def current_actor() -> Actor:
     return g.actor
 
 
+# Areas answered to scripts with a token, never to a browser session.
+TOKEN_AREAS = ("api.", "hooks.")
+
+
 def _enforce_permissions() -> Any:
     """Authenticate (session or bearer token) and check the role matrix for every request."""
     endpoint = request.endpoint
@@ -93,12 +98,14 @@ def _enforce_permissions() -> Any:
         return None  # 404 or 405: the error handlers answer
     permission = permissions.permission_for(endpoint)
     ip = request.remote_addr or ""
-    if endpoint.startswith("api."):
-        token = authenticate_api_request()
+    if endpoint.startswith(TOKEN_AREAS):
+        hook = endpoint.startswith("hooks.")
+        token = authenticate_api_request(allow_query_token=hook)
         if token is None:
-            return errors.api_error(401, "unauthorized", "a valid bearer token is required")
+            return errors.api_error(401, "unauthorized", "a valid bearer token is required"
+                                    + (" (header, or ?token= in the URL)" if hook else ""))
         role = token.role
-        g.actor = Actor(label=f"api:{token.name}", user_id=token.user_id, ip=ip)
+        g.actor = Actor(label=f"{'hook' if hook else 'api'}:{token.name}", user_id=token.user_id, ip=ip)
     elif current_user.is_authenticated:
         role = current_user.role
         g.actor = Actor(label=current_user.display_name, user_id=current_user.id, ip=ip)
@@ -110,7 +117,7 @@ def _enforce_permissions() -> Any:
     if role is None:
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
     if not permissions.role_may(role, permission):
-        if endpoint.startswith("api."):
+        if endpoint.startswith(TOKEN_AREAS):
             return errors.api_error(403, "forbidden", f"the role {role.value} may not do this")
         return errors.forbidden_page()
     return None

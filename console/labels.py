@@ -54,6 +54,10 @@ EVENT_LABELS = {
     EventKind.NOTE: _l("added a note"),
     EventKind.ASSIGNED: _l("changed the assignment"),
     EventKind.ACKNOWLEDGED: _l("acknowledged the incident"),
+    EventKind.ALERT_FIRING: _l("reported firing alerts"),
+    EventKind.ALERT_RESOLVED: _l("reported alerts as resolved"),
+    EventKind.COMPLAINT_SURGE: _l("raised it: complaints reached the surge threshold"),
+    EventKind.COMPLAINT_RECEIVED: _l("attached a new complaint"),
 }
 FIELD_LABELS = {
     "title": _l("Title"),

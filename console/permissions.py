@@ -46,6 +46,24 @@ ENDPOINTS: dict[str, str] = {
     "api.acknowledge_incident": "incident.command",
     "api.add_note": "incident.note",
     "api.list_users": "incident.view",
+    # Inbound signals: alert hooks, complaint intake, surge rules, hook mappings (issue 5).
+    "hooks.alertmanager": "incident.open",
+    "hooks.grafana": "incident.open",
+    "hooks.generic": "incident.open",
+    "intake.complaints_page": "incident.view",
+    "intake.settings": "admin",
+    "intake.save_hooks": "admin",
+    "intake.create_rule": "admin",
+    "intake.update_rule": "admin",
+    "intake.delete_rule": "admin",
+    "api.create_complaint": "incident.open",
+    "api.list_complaints": "incident.view",
+    "api.list_complaint_rules": "admin",
+    "api.create_complaint_rule": "admin",
+    "api.update_complaint_rule": "admin",
+    "api.delete_complaint_rule": "admin",
+    "api.get_hook_settings": "admin",
+    "api.put_hook_settings": "admin",
 }
 
 

@@ -22,7 +22,7 @@ from incidents.actors import Actor
 from incidents.deadlines import _schedule, record_event
 from incidents.lifecycle import Status
 from incidents.models import Deadline, DeadlineState, EventKind, Incident, TeamChannel, User
-from incidents.roster import on_duty
+from incidents.roster import duty_managers_to_tell
 from incidents.timeutil import ensure_aware
 
 BATCH = 200
@@ -141,9 +141,7 @@ class _People:
 
     def duty_manager(self) -> list[User]:
         if self._on_duty is None:
-            person = on_duty(self.session, self.now)
-            # Nobody on the roster: tell every duty manager rather than no one.
-            self._on_duty = [person] if person else notify.active_duty_managers(self.session)
+            self._on_duty = duty_managers_to_tell(self.session, self.now)
         return self._on_duty
 
     def admins(self) -> list[User]:

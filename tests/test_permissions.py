@@ -19,6 +19,7 @@ EVERYONE = {"anonymous", *Role}
 SIGNED_IN = set(Role)
 OPENERS = {Role.ADMIN, Role.DUTY_MANAGER, Role.COMMS, Role.AGENT}
 COMMANDERS = {Role.ADMIN, Role.DUTY_MANAGER}
+ADMINS = {Role.ADMIN}
 
 # endpoint: (method, path template, who may)
 EXPECTED: dict[str, tuple[str, str, set]] = {
@@ -46,6 +47,24 @@ EXPECTED: dict[str, tuple[str, str, set]] = {
     "api.acknowledge_incident": ("POST", "/api/v1/incidents/{ref}/acknowledge", COMMANDERS),
     "api.add_note": ("POST", "/api/v1/incidents/{ref}/notes", OPENERS),
     "api.list_users": ("GET", "/api/v1/users", SIGNED_IN),
+    # Inbound signals: alert hooks, complaint intake, surge rules, hook mappings (issue 5).
+    "hooks.alertmanager": ("POST", "/hooks/alertmanager", OPENERS),
+    "hooks.grafana": ("POST", "/hooks/grafana", OPENERS),
+    "hooks.generic": ("POST", "/hooks/generic", OPENERS),
+    "intake.complaints_page": ("GET", "/complaints", SIGNED_IN),
+    "intake.settings": ("GET", "/settings/intake", ADMINS),
+    "intake.save_hooks": ("POST", "/settings/intake/hooks", ADMINS),
+    "intake.create_rule": ("POST", "/settings/intake/rules", ADMINS),
+    "intake.update_rule": ("POST", "/settings/intake/rules/999", ADMINS),
+    "intake.delete_rule": ("POST", "/settings/intake/rules/999/delete", ADMINS),
+    "api.create_complaint": ("POST", "/api/v1/complaints", OPENERS),
+    "api.list_complaints": ("GET", "/api/v1/complaints", SIGNED_IN),
+    "api.list_complaint_rules": ("GET", "/api/v1/complaint-rules", ADMINS),
+    "api.create_complaint_rule": ("POST", "/api/v1/complaint-rules", ADMINS),
+    "api.update_complaint_rule": ("PATCH", "/api/v1/complaint-rules/999", ADMINS),
+    "api.delete_complaint_rule": ("DELETE", "/api/v1/complaint-rules/999", ADMINS),
+    "api.get_hook_settings": ("GET", "/api/v1/hook-settings", ADMINS),
+    "api.put_hook_settings": ("PUT", "/api/v1/hook-settings", ADMINS),
 }
 
 
@@ -55,8 +74,12 @@ def test_every_route_has_an_expectation(app) -> None:  # noqa: ANN001
     assert set(EXPECTED) - endpoints == set(), "EXPECTED names a route that no longer exists"
 
 
+def _token_area(endpoint: str) -> bool:
+    return endpoint.startswith(("api.", "hooks."))
+
+
 def _denied(endpoint: str, response, who) -> bool:  # noqa: ANN001
-    if endpoint.startswith("api."):
+    if _token_area(endpoint):
         return response.status_code == (401 if who == "anonymous" else 403)
     if who == "anonymous":
         return response.status_code == 302 and "/login" in response.headers["Location"]
@@ -75,8 +98,8 @@ def test_role_matrix(app, client, make_user, make_token, who) -> None:  # noqa: 
         if endpoint == "auth.logout":
             continue  # checked last: it ends the session
         path = template.format(ref=ref)
-        response = client.open(path, method=method, headers=headers if endpoint.startswith("api.") else {},
-                               json={} if endpoint.startswith("api.") and method != "GET" else None)
+        response = client.open(path, method=method, headers=headers if _token_area(endpoint) else {},
+                               json={} if _token_area(endpoint) and method != "GET" else None)
         if who in allowed:
             assert not _denied(endpoint, response, who), f"{who} should reach {endpoint}"
             assert response.status_code < 500, f"{endpoint}: {response.status_code}"

@@ -10,8 +10,8 @@ from playwright.sync_api import Browser, Page, expect
 
 from incidents import accounts
 from incidents.actors import Actor
-from tests.browser.conftest import LiveServer
 from tests.conftest import FIXED_NOW, PASSWORD
+from tests.support.servers import LiveServer
 
 pytestmark = pytest.mark.browser
 
