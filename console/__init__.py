@@ -56,8 +56,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _init_login(app)
 
     from console.views import api, auth, board, health, incident_pages
+    # The clock on screen (issue 3): these add routes to the incidents and api blueprints.
+    from console.views import api_clock, deadlines, incident_clock, notifications  # noqa: F401
 
-    for blueprint in (health.bp, auth.bp, board.bp, incident_pages.bp, api.bp):
+    for blueprint in (health.bp, auth.bp, board.bp, incident_pages.bp, api.bp, deadlines.bp, notifications.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api.bp)
     errors.init_app(app)

@@ -22,6 +22,15 @@ REASONS = {
     "no_user": lazy_gettext("No such active user."),
     "closed": lazy_gettext("A closed incident cannot be edited."),
     "not_editable": lazy_gettext("This field cannot be changed here."),
+    # The clock on screen (issue 3): deadlines, checklist, snoozing.
+    "already_met": lazy_gettext("This deadline is already met."),
+    "already_waived": lazy_gettext("This deadline was already waived."),
+    "pause_complaint_only": lazy_gettext("Only a complaint's clock can be paused."),
+    "already_paused": lazy_gettext("The clock is already paused."),
+    "not_paused": lazy_gettext("The clock is not paused."),
+    "unknown_step": lazy_gettext("There is no such step in this playbook."),
+    "not_snoozable": lazy_gettext("Only a deadline's reminder can be snoozed."),
+    "deadline_settled": lazy_gettext("This deadline is already settled; nothing to snooze."),
 }
 
 
