@@ -36,14 +36,13 @@ class FireReport:
 
 def due_ids(session: Session, now: datetime, *, limit: int = BATCH) -> list[tuple[int, int]]:
     """(id, stage) of deadlines with a step due, oldest first."""
-    return list(
-        session.execute(
-            sa.select(Deadline.id, Deadline.stage)
-            .where(Deadline.next_fire_at <= ensure_aware(now))
-            .order_by(Deadline.next_fire_at, Deadline.id)
-            .limit(limit)
-        ).tuples()
+    rows = session.execute(
+        sa.select(Deadline.id, Deadline.stage)
+        .where(Deadline.next_fire_at <= ensure_aware(now))
+        .order_by(Deadline.next_fire_at, Deadline.id)
+        .limit(limit)
     )
+    return [(deadline_id, stage) for deadline_id, stage in rows]
 
 
 def next_wakeup(session: Session) -> datetime | None:

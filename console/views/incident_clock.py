@@ -11,6 +11,7 @@ outside the polled `#incident-clock` panel, so a refresh never wipes what someon
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import request
@@ -66,10 +67,6 @@ def tick_step(reference: str, step: str) -> Any:
     return _done(incident, "incidents/_checklist.html")
 
 
-def _deadline(incident: Incident, deadline_id: int) -> Deadline:
-    return deadlines.get_deadline(get_session(), incident, deadline_id)
-
-
 def _action(kind: str, deadline: Deadline | None = None, **extra: Any) -> dict[str, Any]:
     """The state of the form in #clock-action."""
     action = {"kind": kind, "deadline": deadline, "value": "", "error": None, "field_error": None, "done": None}
@@ -104,44 +101,51 @@ def _succeeded(incident: Incident, done: str) -> Any:
     return _done(incident, "incidents/_clock.html")
 
 
+def _act(incident: Incident, action: dict[str, Any], change: Callable[[], object], done: str) -> Any:
+    """Make a change to the clock: commit and say so, or roll back and show why."""
+    try:
+        change()
+    except InvalidInput as error:
+        return _failed(incident, action, error)
+    return _succeeded(incident, done)
+
+
+def _incident_and_deadline(reference: str, deadline_id: int) -> tuple[Incident, Deadline]:
+    incident = service.get_incident(get_session(), reference)
+    return incident, deadlines.get_deadline(get_session(), incident, deadline_id)
+
+
 @bp.get("/<reference>/deadlines/<int:deadline_id>")
 def deadline_form(reference: str, deadline_id: int) -> Any:
     """The form to mark a deadline met with a note, or to waive it with a reason."""
-    incident = service.get_incident(get_session(), reference)
-    deadline = _deadline(incident, deadline_id)
+    incident, deadline = _incident_and_deadline(reference, deadline_id)
     return _answer(incident, "incidents/_clock_action.html", action=_action("deadline", deadline))
 
 
 @bp.post("/<reference>/deadlines/<int:deadline_id>/met")
 def mark_met(reference: str, deadline_id: int) -> Any:
     """Mark a deadline met (note optional); a recurring one starts its next occurrence."""
-    session = get_session()
-    incident = service.get_incident(session, reference)
-    deadline = _deadline(incident, deadline_id)
+    incident, deadline = _incident_and_deadline(reference, deadline_id)
     note = request.form.get("reason", "")
-    name = rule_name(deadline.rule, deadline.rule_key)
-    try:
-        deadlines.mark_met(session, incident=incident, deadline=deadline, note=note, actor=current_actor(),
-                           now=utcnow(), zone=team_zone())
-    except InvalidInput as error:
-        return _failed(incident, _action("deadline", deadline, value=note), error)
-    return _succeeded(incident, gettext("“%(rule)s” marked met.", rule=name))
+    return _act(
+        incident, _action("deadline", deadline, value=note),
+        lambda: deadlines.mark_met(get_session(), incident=incident, deadline=deadline, note=note,
+                                   actor=current_actor(), now=utcnow(), zone=team_zone()),
+        gettext("“%(rule)s” marked met.", rule=rule_name(deadline.rule, deadline.rule_key)),
+    )
 
 
 @bp.post("/<reference>/deadlines/<int:deadline_id>/waive")
 def waive(reference: str, deadline_id: int) -> Any:
     """Waive a deadline; the reason is required and goes on the timeline."""
-    session = get_session()
-    incident = service.get_incident(session, reference)
-    deadline = _deadline(incident, deadline_id)
+    incident, deadline = _incident_and_deadline(reference, deadline_id)
     reason = request.form.get("reason", "")
-    name = rule_name(deadline.rule, deadline.rule_key)
-    try:
-        deadlines.waive(session, incident=incident, deadline=deadline, reason=reason, actor=current_actor(),
-                        now=utcnow())
-    except InvalidInput as error:
-        return _failed(incident, _action("deadline", deadline, value=reason), error)
-    return _succeeded(incident, gettext("“%(rule)s” waived.", rule=name))
+    return _act(
+        incident, _action("deadline", deadline, value=reason),
+        lambda: deadlines.waive(get_session(), incident=incident, deadline=deadline, reason=reason,
+                                actor=current_actor(), now=utcnow()),
+        gettext("“%(rule)s” waived.", rule=rule_name(deadline.rule, deadline.rule_key)),
+    )
 
 
 @bp.get("/<reference>/clock/pause")
@@ -154,26 +158,26 @@ def pause_form(reference: str) -> Any:
 @bp.post("/<reference>/clock/pause")
 def pause_clock(reference: str) -> Any:
     """Pause the clock (complaints only, reason required)."""
-    session = get_session()
-    incident = service.get_incident(session, reference)
+    incident = service.get_incident(get_session(), reference)
     reason = request.form.get("reason", "")
-    try:
-        deadlines.pause_clock(session, incident=incident, reason=reason, actor=current_actor(), now=utcnow())
-    except InvalidInput as error:
-        return _failed(incident, _action("pause", value=reason), error)
-    return _succeeded(incident, gettext("The clock is paused."))
+    return _act(
+        incident, _action("pause", value=reason),
+        lambda: deadlines.pause_clock(get_session(), incident=incident, reason=reason, actor=current_actor(),
+                                      now=utcnow()),
+        gettext("The clock is paused."),
+    )
 
 
 @bp.post("/<reference>/clock/resume")
 def resume_clock(reference: str) -> Any:
     """Start the clock again; each deadline keeps the time it had left."""
-    session = get_session()
-    incident = service.get_incident(session, reference)
-    try:
-        deadlines.resume_clock(session, incident=incident, actor=current_actor(), now=utcnow(), zone=team_zone())
-    except InvalidInput as error:
-        return _failed(incident, _action("resume"), error)
-    return _succeeded(incident, gettext("The clock is running again."))
+    incident = service.get_incident(get_session(), reference)
+    return _act(
+        incident, _action("resume"),
+        lambda: deadlines.resume_clock(get_session(), incident=incident, actor=current_actor(), now=utcnow(),
+                                       zone=team_zone()),
+        gettext("The clock is running again."),
+    )
 
 
 @bp.post("/<reference>/updates")

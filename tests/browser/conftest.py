@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import pytest
 from flask import Flask
+from playwright.sync_api import Page, expect
 from werkzeug.serving import make_server
 
 from console import create_app
@@ -55,3 +56,14 @@ def live_server(engine, database_url) -> Iterator[LiveServer]:  # noqa: ANN001
     server.shutdown()
     thread.join(timeout=5)
     server.server_close()
+
+
+def sign_in_page(page: Page, base: str, username: str) -> None:
+    """Sign in through the Chinese login form and wait for the board's link."""
+    from tests.conftest import PASSWORD
+
+    page.goto(f"{base}/login")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    expect(page.get_by_role("link", name="事件看板")).to_be_visible()

@@ -99,7 +99,7 @@ ZH = {
         "客户会看到这段话。发布后，本次公告时限即算完成，并开始下一次的计时。",
     "Published.": "已发布。",
     "Update text": "公告内容",
-    "Public status": "对外状态",
+    "Show customers as": "对外显示为",
     "Publish update": "发布公告",
     "Last published": "最近发布",
     # Notification centre
