@@ -56,8 +56,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _init_login(app)
 
     from console.views import api, api_intake, auth, board, health, hooks, incident_pages, intake_pages  # noqa: F401
+    # The clock on screen (issue 3): these add routes to the incidents and api blueprints.
+    from console.views import api_clock, deadlines, incident_clock, notifications  # noqa: F401
 
-    for blueprint in (health.bp, auth.bp, board.bp, incident_pages.bp, api.bp, hooks.bp, intake_pages.bp):
+    for blueprint in (health.bp, auth.bp, board.bp, incident_pages.bp, api.bp, hooks.bp, intake_pages.bp,
+                      deadlines.bp, notifications.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api.bp)
     csrf.exempt(hooks.bp)

@@ -18,6 +18,10 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "incident.open": frozenset({Role.ADMIN, Role.DUTY_MANAGER, Role.COMMS, Role.AGENT}),
     "incident.note": frozenset({Role.ADMIN, Role.DUTY_MANAGER, Role.COMMS, Role.AGENT}),
     "incident.command": frozenset({Role.ADMIN, Role.DUTY_MANAGER}),
+    # The clock on screen (issue 3): ticking records work done (anyone doing the work);
+    # publishing speaks for the company in public (comms and the people in command).
+    "incident.tick": frozenset({Role.ADMIN, Role.DUTY_MANAGER, Role.COMMS, Role.AGENT}),
+    "incident.publish": frozenset({Role.ADMIN, Role.DUTY_MANAGER, Role.COMMS}),
     "admin": frozenset({Role.ADMIN}),
 }
 
@@ -64,6 +68,36 @@ ENDPOINTS: dict[str, str] = {
     "api.delete_complaint_rule": "admin",
     "api.get_hook_settings": "admin",
     "api.put_hook_settings": "admin",
+    # The clock on screen (issue 3): countdowns, deadlines, checklist, updates, the bell.
+    "incidents.clock": "incident.view",
+    "incidents.checklist_panel": "incident.view",
+    "incidents.tick_step": "incident.tick",
+    "incidents.deadline_form": "incident.command",
+    "incidents.mark_met": "incident.command",
+    "incidents.waive": "incident.command",
+    "incidents.pause_form": "incident.command",
+    "incidents.pause_clock": "incident.command",
+    "incidents.resume_clock": "incident.command",
+    "incidents.publish_update": "incident.publish",
+    "deadlines.index": "incident.view",
+    "notifications.index": SIGNED_IN,
+    "notifications.bell": SIGNED_IN,
+    "notifications.mark_read": SIGNED_IN,
+    "notifications.mark_all_read": SIGNED_IN,
+    "notifications.snooze": SIGNED_IN,
+    "api.list_deadlines": "incident.view",
+    "api.incident_deadlines": "incident.view",
+    "api.mark_deadline_met": "incident.command",
+    "api.waive_deadline": "incident.command",
+    "api.pause_clock": "incident.command",
+    "api.resume_clock": "incident.command",
+    "api.get_checklist": "incident.view",
+    "api.tick_step": "incident.tick",
+    "api.publish_update": "incident.publish",
+    "api.list_notifications": SIGNED_IN,
+    "api.read_notification": SIGNED_IN,
+    "api.read_all_notifications": SIGNED_IN,
+    "api.snooze_notification": SIGNED_IN,
 }
 
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 import pytest
+import sqlalchemy as sa
 
 from incidents import service
 from incidents.actors import Actor
-from incidents.models import Role
+from incidents.models import Deadline, Role
 from tests.conftest import FIXED_NOW, sign_in
 
 EVERYONE = {"anonymous", *Role}
@@ -20,6 +21,7 @@ SIGNED_IN = set(Role)
 OPENERS = {Role.ADMIN, Role.DUTY_MANAGER, Role.COMMS, Role.AGENT}
 COMMANDERS = {Role.ADMIN, Role.DUTY_MANAGER}
 ADMINS = {Role.ADMIN}
+PUBLISHERS = {Role.ADMIN, Role.DUTY_MANAGER, Role.COMMS}
 
 # endpoint: (method, path template, who may)
 EXPECTED: dict[str, tuple[str, str, set]] = {
@@ -65,6 +67,36 @@ EXPECTED: dict[str, tuple[str, str, set]] = {
     "api.delete_complaint_rule": ("DELETE", "/api/v1/complaint-rules/999", ADMINS),
     "api.get_hook_settings": ("GET", "/api/v1/hook-settings", ADMINS),
     "api.put_hook_settings": ("PUT", "/api/v1/hook-settings", ADMINS),
+    # The clock on screen (issue 3).
+    "incidents.clock": ("GET", "/incidents/{ref}/clock", SIGNED_IN),
+    "incidents.checklist_panel": ("GET", "/incidents/{ref}/checklist", SIGNED_IN),
+    "incidents.tick_step": ("POST", "/incidents/{ref}/checklist/agent_script", OPENERS),
+    "incidents.deadline_form": ("GET", "/incidents/{ref}/deadlines/{deadline}", COMMANDERS),
+    "incidents.mark_met": ("POST", "/incidents/{ref}/deadlines/{deadline}/met", COMMANDERS),
+    "incidents.waive": ("POST", "/incidents/{ref}/deadlines/{deadline}/waive", COMMANDERS),
+    "incidents.pause_form": ("GET", "/incidents/{ref}/clock/pause", COMMANDERS),
+    "incidents.pause_clock": ("POST", "/incidents/{ref}/clock/pause", COMMANDERS),
+    "incidents.resume_clock": ("POST", "/incidents/{ref}/clock/resume", COMMANDERS),
+    "incidents.publish_update": ("POST", "/incidents/{ref}/updates", PUBLISHERS),
+    "deadlines.index": ("GET", "/deadlines", SIGNED_IN),
+    "notifications.index": ("GET", "/notifications", SIGNED_IN),
+    "notifications.bell": ("GET", "/notifications/bell", SIGNED_IN),
+    "notifications.mark_read": ("POST", "/notifications/999/read", SIGNED_IN),
+    "notifications.mark_all_read": ("POST", "/notifications/read-all", SIGNED_IN),
+    "notifications.snooze": ("POST", "/notifications/999/snooze", SIGNED_IN),
+    "api.list_deadlines": ("GET", "/api/v1/deadlines?mine=1", SIGNED_IN),
+    "api.incident_deadlines": ("GET", "/api/v1/incidents/{ref}/deadlines", SIGNED_IN),
+    "api.mark_deadline_met": ("POST", "/api/v1/incidents/{ref}/deadlines/{deadline}/met", COMMANDERS),
+    "api.waive_deadline": ("POST", "/api/v1/incidents/{ref}/deadlines/{deadline}/waive", COMMANDERS),
+    "api.pause_clock": ("POST", "/api/v1/incidents/{ref}/clock/pause", COMMANDERS),
+    "api.resume_clock": ("POST", "/api/v1/incidents/{ref}/clock/resume", COMMANDERS),
+    "api.get_checklist": ("GET", "/api/v1/incidents/{ref}/checklist", SIGNED_IN),
+    "api.tick_step": ("POST", "/api/v1/incidents/{ref}/checklist/agent_script", OPENERS),
+    "api.publish_update": ("POST", "/api/v1/incidents/{ref}/updates", PUBLISHERS),
+    "api.list_notifications": ("GET", "/api/v1/notifications", SIGNED_IN),
+    "api.read_notification": ("POST", "/api/v1/notifications/999/read", SIGNED_IN),
+    "api.read_all_notifications": ("POST", "/api/v1/notifications/read-all", SIGNED_IN),
+    "api.snooze_notification": ("POST", "/api/v1/notifications/999/snooze", SIGNED_IN),
 }
 
 
@@ -88,18 +120,22 @@ def _denied(endpoint: str, response, who) -> bool:  # noqa: ANN001
 
 @pytest.mark.parametrize("who", ["anonymous", *Role])
 def test_role_matrix(app, client, make_user, make_token, who) -> None:  # noqa: ANN001
-    ref = _incident(app)
+    ref, deadline = _incident(app)
     headers = {}
     if who != "anonymous":
         user = make_user(who)
         sign_in(client, user)
-        headers = make_token(who)
+        # Bound to the person: notifications and "mine" are a person's own.
+        headers = make_token(who, user_id=user.id)
     for endpoint, (method, template, allowed) in EXPECTED.items():
         if endpoint == "auth.logout":
             continue  # checked last: it ends the session
         path = template.format(ref=ref)
         response = client.open(path, method=method, headers=headers if _token_area(endpoint) else {},
                                json={} if _token_area(endpoint) and method != "GET" else None)
+        path = template.format(ref=ref, deadline=deadline)
+        response = client.open(path, method=method, headers=headers if endpoint.startswith("api.") else {},
+                               json={} if endpoint.startswith("api.") and method != "GET" else None)
         if who in allowed:
             assert not _denied(endpoint, response, who), f"{who} should reach {endpoint}"
             assert response.status_code < 500, f"{endpoint}: {response.status_code}"
@@ -110,9 +146,11 @@ def test_role_matrix(app, client, make_user, make_token, who) -> None:  # noqa: 
     assert _denied("auth.logout", response, who) == (who == "anonymous")
 
 
-def _incident(app) -> str:  # noqa: ANN001
+def _incident(app) -> tuple[str, int]:  # noqa: ANN001
+    """An outage (reference) and its first deadline (id)."""
     with app.extensions["db_sessionmaker"]() as session:
         incident = service.open_incident(session, kind="outage", severity="P2", title="matrix",
                                          actor=Actor.system("test"), now=FIXED_NOW, zone=ZoneInfo("UTC"))
         session.commit()
-        return incident.reference
+        deadline = session.scalar(sa.select(Deadline.id).where(Deadline.incident_id == incident.id))
+        return incident.reference, deadline
