@@ -30,7 +30,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -54,8 +54,9 @@ BATCH = 100
 # starve the others.
 PER_CHANNEL = 20
 PARALLEL_CHANNELS = 8
-# How long a claim keeps other workers off a row. Longer than any one delivery (a few
-# socket timeouts); a worker taking over from a dead one releases stale leases at once.
+# How long a claim keeps other workers off a row: longer than a channel's whole round (its
+# messages one after another, each bounded by socket timeouts). A worker taking over from a
+# dead one releases stale leases at once, so a long lease never delays recovery.
 MIN_LEASE = timedelta(minutes=2)
 ERROR_MAX = 500
 
@@ -85,12 +86,12 @@ class _Claimed:
     id: int
     channel_id: int
     attempts: int
-    message: dict[str, Any] = field(hash=False)
+    message: dict[str, Any]
 
 
 def lease_for(timeout: float) -> timedelta:
     """How long a claim lasts for a given delivery timeout."""
-    return max(MIN_LEASE, timedelta(seconds=timeout * 6))
+    return max(MIN_LEASE, timedelta(seconds=timeout * 2 * PER_CHANNEL))
 
 
 def _due(now: datetime) -> sa.ColumnElement[bool]:
@@ -276,9 +277,10 @@ def _record(session: Session, item: _Claimed, outcome: _Outcome, *, now: datetim
     attempted = outcome.result is not None
     attempts = item.attempts + 1 if attempted else item.attempts
     values: dict[str, Any] = {"lease_until": None, "attempts": attempts}
+    retry_at = outcome.retry_at(attempts, now)
     if attempted and outcome.result.ok:
         values.update(state=OutboxState.DELIVERED, delivered_at=now, next_attempt_at=None, last_error="")
-    elif (retry_at := outcome.retry_at(attempts, now)) is not None:
+    elif retry_at is not None:
         values.update(next_attempt_at=retry_at, last_error=outcome.detail)
     else:
         values.update(state=OutboxState.FAILED, next_attempt_at=None, last_error=outcome.detail)
@@ -301,7 +303,7 @@ def _record(session: Session, item: _Claimed, outcome: _Outcome, *, now: datetim
     if changed != 1:
         log.warning("outbox message %s was taken over by another worker; its outcome was not recorded", item.id)
     elif not (attempted and outcome.result.ok):
-        log.info("outbox message %s: %s (%s)", item.id, "will retry" if "next_attempt_at" in values else "failed",
+        log.info("outbox message %s %s: %s", item.id, f"retries at {retry_at:%H:%M:%S}" if retry_at else "failed",
                  outcome.detail)
     return changed == 1
 

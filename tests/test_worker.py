@@ -78,7 +78,8 @@ def test_the_scheduler_fires_a_deadline_due_in_seconds_and_delivers_its_messages
 
 def test_a_clock_jump_takes_each_overdue_step_once(engine, db_session, make_user) -> None:  # noqa: ANN001
     make_user(Role.DUTY_MANAGER, "duty")
-    opened = [open_outage_due_at(db_session, FIXED_NOW + timedelta(minutes=n)) for n in range(1, 6)]
+    for minutes in range(1, 6):
+        open_outage_due_at(db_session, FIXED_NOW + timedelta(minutes=minutes))
     worker = Worker(engine, settings(clock_batch=2))
     jumped = FIXED_NOW + timedelta(hours=1)
 
@@ -95,7 +96,6 @@ def test_a_clock_jump_takes_each_overdue_step_once(engine, db_session, make_user
     db_session.expire_all()
     assert {(d.state, d.stage, d.next_fire_at) for d in deadlines(db_session)} == {
         (DeadlineState.MISSED, clock.FINAL_STAGE, None)}
-    assert len(opened) == len(ids)
 
 
 def test_a_failing_job_is_logged_and_the_worker_recovers(tmp_path, caplog, workers) -> None:  # noqa: ANN001
