@@ -178,6 +178,9 @@ class EventKind(enum.StrEnum):
     REMINDER_SNOOZED = "reminder_snoozed"
     CLOCK_PAUSED = "clock_paused"
     CLOCK_RESUMED = "clock_resumed"
+    # Feed monitors (issue 5): a monitor raised the incident; mentions joined it.
+    MONITOR_RAISED = "monitor_raised"
+    MENTION_ATTACHED = "mention_attached"
 
 
 class TimelineEvent(Base):

@@ -151,3 +151,21 @@ def active_duty_managers(session: Session) -> list[User]:
     return list(
         session.scalars(sa.select(User).where(User.role == Role.DUTY_MANAGER, User.active.is_(True)).order_by(User.id))
     )
+
+
+def notify_incident(
+    session: Session, users: Iterable[User], *, kind: str, incident: Incident, texts: dict[str, str], now: datetime,
+) -> list[Notification]:
+    """One bell entry per person about an incident (not a deadline); `texts` per language ("zh", "en")."""
+    seen: set[int] = set()
+    made = []
+    for user in users:
+        if user.id in seen or not user.active:
+            continue
+        seen.add(user.id)
+        text = texts.get(language_of(user.locale)) or texts["zh"]
+        notification = Notification(user_id=user.id, incident_id=incident.id, kind=kind, title=text[:300],
+                                    created_at=now)
+        session.add(notification)
+        made.append(notification)
+    return made
