@@ -25,13 +25,14 @@ from sqlalchemy.orm import Session
 from incidents.monitor_models import MonitorSource
 from incidents.netguard import IPNetwork, parse_networks
 from incidents.timeutil import ensure_aware
-from monitors.feeds import parse_feed
+from monitors.feeds import FeedEntry, parse_feed
 from monitors.fetch import FetchResult, fetch_feed, next_poll_at
 from monitors.mentions import store_entries
 from monitors.raising import raise_and_attach
 from monitors.rulebook import CompiledRules
 
 log = logging.getLogger(__name__)
+HASHED_KEY = "sha256:"  # monitors.feeds' identity for entries with neither guid nor link
 SessionFactory = Callable[[], Session]
 
 
@@ -135,6 +136,12 @@ def apply_result(
         outcome.status = "no_data" if parsed.no_data else "ok"
         outcome.warning = parsed.reason if parsed.no_data else parsed.warning
         entries, ttl = parsed.entries, parsed.ttl
+        if not parsed.well_formed:
+            entries, unstable = _stable_entries(entries)
+            if unstable:
+                noun = "entry" if unstable == 1 else "entries"
+                outcome.warning = (f"{outcome.warning}; {unstable} {noun} without a stable identity (no guid or link) "
+                                   "left for a well-formed copy of the feed")
         source.etag, source.last_modified = result.etag, result.last_modified
     if result.status == "not_modified":
         source.etag = result.etag or source.etag
@@ -157,6 +164,16 @@ def apply_result(
                                        feed_ttl_min=ttl, cache_max_age_s=result.cache_max_age_s)
     session.flush()
     return outcome
+
+
+def _stable_entries(entries: list[FeedEntry]) -> tuple[list[FeedEntry], int]:
+    """Entries of a broken document whose identity will not change once the document is whole.
+
+    A post cut off mid-way has no guid or link yet, so its identity would be a hash of
+    half its text, and the whole post would later be stored a second time.
+    """
+    stable = [entry for entry in entries if not entry.key.startswith(HASHED_KEY)]
+    return stable, len(entries) - len(stable)
 
 
 def _failed(source: MonitorSource, outcome: PollOutcome, message: str, *, result: FetchResult | None,

@@ -230,10 +230,9 @@ def create_source(session: Session, values: Mapping[str, Any], *, allowed_networ
     cleaned = clean_source(values, allowed_networks=allowed_networks)
     if _name_taken(session, cleaned["name"], None):
         raise InvalidInput("name", "another source already has this name", reason="taken")
-    source = MonitorSource(
-        enabled=True, headers={}, tags=[], expected_period_s=None, consecutive_failures=0, items_seen=0,
-        created_at=now, updated_at=now, **cleaned,
-    )
+    defaults = {"enabled": True, "headers": {}, "tags": [], "expected_period_s": None}
+    source = MonitorSource(consecutive_failures=0, items_seen=0, created_at=now, updated_at=now,
+                           **{**defaults, **cleaned})
     source.next_poll_at = first_poll_at(source.name, now=now, interval_s=source.interval_s)
     session.add(source)
     session.flush()
