@@ -55,11 +55,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     htmx.init_app(app)
     _init_login(app)
 
-    from console.views import api, auth, board, health, incident_pages
+    from console.views import api, api_monitors, auth, board, health, incident_pages, monitor_config, monitor_pages
 
-    for blueprint in (health.bp, auth.bp, board.bp, incident_pages.bp, api.bp):
+    for blueprint in (health.bp, auth.bp, board.bp, incident_pages.bp, api.bp,
+                      monitor_pages.bp, monitor_config.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api.bp)
+    csrf.exempt(api_monitors.bp)
     errors.init_app(app)
 
     unmapped = permissions.missing_endpoints({rule.endpoint for rule in app.url_map.iter_rules()})
