@@ -54,6 +54,9 @@ EVENT_LABELS = {
     EventKind.NOTE: _l("added a note"),
     EventKind.ASSIGNED: _l("changed the assignment"),
     EventKind.ACKNOWLEDGED: _l("acknowledged the incident"),
+    # Feed monitors (issue 5)
+    EventKind.MONITOR_RAISED: _l("raised the incident from the feeds"),
+    EventKind.MENTION_ATTACHED: _l("attached mentions"),
 }
 FIELD_LABELS = {
     "title": _l("Title"),

@@ -93,7 +93,7 @@ def test_failing_source_shows_its_reason(app, signed_in, feed_server: FeedServer
     _poll(app)
     page = signed_in.get("/monitors/sources")
     assert "Failing" in page.text and "HTTP 404: the feed was not found; check the URL" in page.text
-    assert "1 failure in a row" in page.text
+    assert "Failures in a row: 1" in page.text
 
 
 def test_rules_form_validates_at_the_field_and_saves(app, signed_in) -> None:  # noqa: ANN001
