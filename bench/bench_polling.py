@@ -199,7 +199,7 @@ def main() -> None:
     server.terminate()
 
     with factory() as session:
-        names = dict(session.execute(sa.select(MonitorSource.id, MonitorSource.name)).tuples())
+        names = {row[0]: row[1] for row in session.execute(sa.select(MonitorSource.id, MonitorSource.name))}
         incidents = session.scalar(sa.select(sa.func.count(Incident.id)))
     latencies = []
     missing = []

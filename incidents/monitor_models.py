@@ -35,10 +35,15 @@ class MonitorSource(Base):
     expected_period_s: Mapped[int | None]
     etag: Mapped[str | None] = mapped_column(sa.String(500))
     last_modified: Mapped[str | None] = mapped_column(sa.String(100))
+    # sha256 of the last body read: an unchanged body is not parsed again (many feeds send no ETag).
+    content_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    feed_ttl_min: Mapped[int | None]  # the feed's own <ttl>, kept for polls that skip parsing
     next_poll_at: Mapped[datetime] = mapped_column(index=True)
     last_poll_at: Mapped[datetime | None]
     last_success_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(sa.Text)
+    # For code and for the reader's language: e.g. "http_404", "read_timeout", "broken_feed".
+    last_error_code: Mapped[str | None] = mapped_column(sa.String(32))
     last_error_at: Mapped[datetime | None]
     last_warning: Mapped[str | None] = mapped_column(sa.Text)
     consecutive_failures: Mapped[int] = mapped_column(default=0)

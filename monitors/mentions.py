@@ -81,40 +81,50 @@ def store_entries(
     session: Session, source: MonitorSource, entries: Iterable[FeedEntry], *, matcher: RuleMatcher,
     rules: dict[str, dict[str, Any]], now: datetime,
 ) -> list[Mention]:
-    """Store the entries not seen before from this source, matched against the rules; returns the new ones."""
+    """Store the entries not seen before from this source, matched against the rules; returns the new ones.
+
+    One multi-row INSERT … ON CONFLICT DO NOTHING RETURNING for the batch: rows another poll
+    stored meanwhile are skipped by the database, never duplicated.
+    """
     now = ensure_aware(now)
     by_hash = {key_hash(entry.key): entry for entry in entries}
     if not by_hash:
         return []
     known = set(session.scalars(
         sa.select(Mention.key_hash).where(Mention.source_id == source.id, Mention.key_hash.in_(list(by_hash)))))
-    new_ids: list[int] = []
+    rows = []
+    matched: dict[str, list[dict[str, Any]]] = {}
     for digest, entry in by_hash.items():
         if digest in known:
             continue
         matches = [_match_view(m, rules) for m in matcher.match(normalize(f"{entry.title}\n{entry.text}"),
                                                                   normalized=True)]
-        statement = _insert(session, Mention).values(
-            source_id=source.id, source_name=source.name, key_hash=digest, identity=entry.key,
-            title=entry.title[:TITLE_MAX], text=entry.text[:TEXT_MAX], link=(entry.link or None),
-            author=entry.author, platform=platform_of(entry.link), published_at=entry.published,
-            categories=entry.categories[:50], engagement=entry.engagement, matches=matches,
-            score=max((m["score"] for m in matches), default=0.0), state=MentionState.NEW.value,
-            incident_id=None, created_at=now, updated_at=now,
-        ).on_conflict_do_nothing(index_elements=["source_id", "key_hash"]).returning(Mention.id)
-        mention_id = session.execute(statement).scalar()
-        if mention_id is None:  # stored meanwhile by another poll of the same source
-            continue
-        new_ids.append(mention_id)
-        at = entry.published or now
-        for match in matches:
-            session.add(MentionMatch(mention_id=mention_id, rule_id=match["rule_id"], at=at,
-                                     negative=bool(match["negative_terms"]), critical=match["critical"],
-                                     score=match["score"]))
-    session.flush()
-    if not new_ids:
+        matched[digest] = matches
+        rows.append({
+            "source_id": source.id, "source_name": source.name, "key_hash": digest, "identity": entry.key,
+            "title": entry.title[:TITLE_MAX], "text": entry.text[:TEXT_MAX], "link": entry.link or None,
+            "author": entry.author, "platform": platform_of(entry.link), "published_at": entry.published,
+            "categories": entry.categories[:50], "engagement": entry.engagement, "matches": matches,
+            "score": max((m["score"] for m in matches), default=0.0), "state": MentionState.NEW.value,
+            "incident_id": None, "created_at": now, "updated_at": now,
+        })
+    if not rows:
         return []
-    return list(session.scalars(sa.select(Mention).where(Mention.id.in_(new_ids)).order_by(Mention.id)))
+    table = Mention.__table__
+    inserted = session.execute(
+        _insert(session, table).values(rows).on_conflict_do_nothing(index_elements=["source_id", "key_hash"])
+        .returning(table.c.id, table.c.key_hash)).all()
+    match_rows = [
+        {"mention_id": mention_id, "rule_id": match["rule_id"], "at": by_hash[digest].published or now,
+         "negative": bool(match["negative_terms"]), "critical": match["critical"], "score": match["score"]}
+        for mention_id, digest in inserted for match in matched[digest]
+    ]
+    if match_rows:
+        session.execute(sa.insert(MentionMatch.__table__), match_rows)
+    if not inserted:
+        return []
+    stored = session.scalars(sa.select(Mention).where(Mention.id.in_([row[0] for row in inserted])))
+    return sorted(stored, key=lambda m: (m.at, m.id))  # oldest first: feeds list the newest first
 
 
 def get_mention(session: Session, mention_id: int) -> Mention:
@@ -295,6 +305,13 @@ def incident_mentions(session: Session, incident: Incident, *, limit: int = 200)
     """Mentions attached to an incident, newest first."""
     return list(session.scalars(sa.select(Mention).where(Mention.incident_id == incident.id)
                                 .order_by(Mention.id.desc()).limit(limit)))
+
+
+def hours_between(first: datetime, last: datetime) -> int:
+    """How many clock hours [first's hour … last's hour] span, both included."""
+    start = first.replace(minute=0, second=0, microsecond=0)
+    end = last.replace(minute=0, second=0, microsecond=0)
+    return max(1, int((end - start) / timedelta(hours=1)) + 1)
 
 
 def count_over_time(mentions: Iterable[Mention], *, hours: int = 24, now: datetime) -> list[tuple[datetime, int]]:

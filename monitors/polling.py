@@ -11,6 +11,7 @@ one bad source never stops the others and a crash never half-stores a poll.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -119,23 +120,28 @@ def apply_result(
     source.last_poll_at = now
     source.updated_at = now
     entries = []
-    ttl = None
     if result.status == "error":
         parsed = None
         if result.body and result.http_status:
             parsed = parse_feed(result.body, now=now, headers=result.headers, http_status=result.http_status)
         if parsed is None or not parsed.no_data:
-            return _failed(source, outcome, result.error or "the fetch failed", result=result, now=now)
+            return _failed(source, outcome, result.error or "the fetch failed", code=result.error_code or "fetch",
+                           result=result, now=now)
         outcome.status, outcome.warning = "no_data", parsed.reason
     elif result.status == "not_modified":
         outcome.status = "not_modified"
+    elif source.content_hash == (digest := hashlib.sha256(result.body).hexdigest()):
+        outcome.status = "not_modified"  # same bytes as last time: nothing new to parse
+        source.etag, source.last_modified = result.etag, result.last_modified
     else:
         parsed = parse_feed(result.body, now=now, headers=result.headers, base_url=result.final_url)
         if parsed.broken:
-            return _failed(source, outcome, parsed.reason or "the feed could not be read", result=result, now=now)
+            return _failed(source, outcome, parsed.reason or "the feed could not be read", code="broken_feed",
+                           result=result, now=now)
         outcome.status = "no_data" if parsed.no_data else "ok"
         outcome.warning = parsed.reason if parsed.no_data else parsed.warning
-        entries, ttl = parsed.entries, parsed.ttl
+        entries = parsed.entries
+        source.content_hash, source.feed_ttl_min = digest, parsed.ttl
         if not parsed.well_formed:
             entries, unstable = _stable_entries(entries)
             if unstable:
@@ -161,7 +167,7 @@ def apply_result(
     # No jitter after a success: the phase was spread when the source was created, and an
     # exact period keeps "entry to incident" within one interval.
     source.next_poll_at = next_poll_at(now=now, interval_s=source.interval_s, retry_after_s=result.retry_after_s,
-                                       feed_ttl_min=ttl, cache_max_age_s=result.cache_max_age_s)
+                                       feed_ttl_min=source.feed_ttl_min, cache_max_age_s=result.cache_max_age_s)
     session.flush()
     return outcome
 
@@ -176,10 +182,11 @@ def _stable_entries(entries: list[FeedEntry]) -> tuple[list[FeedEntry], int]:
     return stable, len(entries) - len(stable)
 
 
-def _failed(source: MonitorSource, outcome: PollOutcome, message: str, *, result: FetchResult | None,
+def _failed(source: MonitorSource, outcome: PollOutcome, message: str, *, code: str, result: FetchResult | None,
             now: datetime) -> PollOutcome:
     source.consecutive_failures += 1
     source.last_error = message[:2000]
+    source.last_error_code = code[:32]
     source.last_error_at = now
     source.next_poll_at = next_poll_at(
         now=now, interval_s=source.interval_s, consecutive_failures=source.consecutive_failures,
@@ -196,7 +203,7 @@ def record_failure(session: Session, source_id: int, message: str, *, now: datet
     if source is None:
         return outcome
     source.last_poll_at = source.updated_at = now
-    return _failed(source, outcome, message, result=None, now=now)
+    return _failed(source, outcome, message, code="internal", result=None, now=now)
 
 
 def _handle(session_factory: SessionFactory, claim: Claim, result: FetchResult | BaseException, *,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -59,6 +58,39 @@ PLATFORM_LABELS = {
     "kuaishou": _l("Kuaishou"), "toutiao": _l("Toutiao"), "wechat": _l("WeChat"),
 }
 CHART_HOURS_MAX = 48
+# Why a source failed, from the poller's error code, in the reader's language.
+SOURCE_ERRORS = {
+    "unsafe_url": _l("Refused: the address is private or not allowed"),
+    "connect_timeout": _l("Timed out connecting to the server"),
+    "read_timeout": _l("The server did not answer in time"),
+    "deadline": _l("The download took too long and was stopped"),
+    "tls": _l("The server's HTTPS certificate could not be verified"),
+    "connection": _l("Could not connect, or the connection broke"),
+    "too_large": _l("The feed is larger than the size limit"),
+    "redirect_loop": _l("The server's redirects go round in circles"),
+    "too_many_redirects": _l("The server redirects too many times"),
+    "broken_feed": _l("The answer is not a readable RSS or Atom feed"),
+    "internal": _l("Storing this poll failed on our side; it will be retried"),
+    "http_401": _l("Access denied: the login cookie or token may have expired"),
+    "http_403": _l("Access denied: the login cookie may have expired, or the site blocks us"),
+    "http_404": _l("Not found: check the URL"),
+    "http_410": _l("Removed for good: consider disabling this source"),
+    "http_429": _l("The server asks us to slow down"),
+}
+
+
+def source_error_label(code: str | None) -> str:
+    """A source's last error in words for the reader; "" when there is no known code."""
+    if not code:
+        return ""
+    if code in SOURCE_ERRORS:
+        return str(SOURCE_ERRORS[code])
+    if code.startswith("http_") and code[5:].isdigit():
+        status = int(code[5:])
+        template = _l("The server had a problem (HTTP %(status)s)") if status >= 500 else _l(
+            "Unexpected answer from the server (HTTP %(status)s)")
+        return str(template) % {"status": status}
+    return ""
 
 
 def monitor_message(error: InvalidInput) -> str:
@@ -72,7 +104,8 @@ def monitor_message(error: InvalidInput) -> str:
 @bp.app_context_processor
 def _monitor_labels() -> dict[str, Any]:
     return {"MENTION_STATE_LABELS": STATE_LABELS, "PLATFORM_LABELS": PLATFORM_LABELS,
-            "incident_mention_panel": incident_mention_panel, "monitor_may": monitor_may}
+            "incident_mention_panel": incident_mention_panel, "monitor_may": monitor_may,
+            "source_error_label": source_error_label}
 
 
 def monitor_may(permission: str) -> bool:
@@ -183,7 +216,7 @@ def incident_mention_panel(incident: Incident) -> dict[str, Any]:
     attached = mentions.incident_mentions(session, incident)
     now = utcnow()
     first = min([m.at for m in attached] + [incident.opened_at])
-    hours = max(6, min(CHART_HOURS_MAX, int((now - first) / timedelta(hours=1)) + 1))
+    hours = max(6, min(CHART_HOURS_MAX, mentions.hours_between(first, now)))
     series = mentions.count_over_time(attached, hours=hours, now=now)
     peak = max([count for _, count in series] + [1])
     return {

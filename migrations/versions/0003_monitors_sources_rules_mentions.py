@@ -2,7 +2,7 @@
 
 Revision ID: 0003
 Revises: 0002
-Create Date: 2026-11-22 13:39:58.577980
+Create Date: 2026-11-22 14:12:10.742690
 """
 from __future__ import annotations
 
@@ -28,10 +28,13 @@ def upgrade() -> None:
     sa.Column('expected_period_s', sa.Integer(), nullable=True),
     sa.Column('etag', sa.String(length=500), nullable=True),
     sa.Column('last_modified', sa.String(length=100), nullable=True),
+    sa.Column('content_hash', sa.String(length=64), nullable=True),
+    sa.Column('feed_ttl_min', sa.Integer(), nullable=True),
     sa.Column('next_poll_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('last_poll_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('last_success_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('last_error_code', sa.String(length=32), nullable=True),
     sa.Column('last_error_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('last_warning', sa.Text(), nullable=True),
     sa.Column('consecutive_failures', sa.Integer(), nullable=False),

@@ -123,8 +123,13 @@ def test_entries_are_stored_once_and_dismissed_ones_never_return(factory, feed_s
     with factory() as session:
         mentions.dismiss_mention(session, session.get(Mention, stored[0].id), actor=ADMIN, now=T0)
         session.commit()
-    for minutes in (5, 10):  # the same feed again (no ETag: fetched and parsed in full each time)
-        assert poll(factory, T0 + timedelta(minutes=minutes))[source_id].new_mentions == 0
+    body = (POLLING_FIXTURES / "weibo_v3.xml").read_bytes()
+    for minutes in (5, 10):  # the same posts again, in a document changed just enough to be parsed again
+        feed_server.set("/weibo", body + f"<!-- {minutes} -->".encode())
+        outcome = poll(factory, T0 + timedelta(minutes=minutes))[source_id]
+        assert outcome.status == "ok" and outcome.new_mentions == 0
+    feed_server.set("/weibo", body + b"<!-- 10 -->")
+    assert poll(factory, T0 + timedelta(minutes=15))[source_id].status == "not_modified"  # same bytes: not parsed
     again = all_mentions(factory)
     assert [m.id for m in again] == [m.id for m in stored]
     assert again[0].state == MentionState.DISMISSED
@@ -241,6 +246,8 @@ def test_bad_sources_do_not_stop_the_good_one(factory, feed_server: FeedServer) 
     assert "entities" in outcomes[bomb].error
     assert outcomes[garbage].status == "error"
     with factory() as session:
+        codes = {s: session.get(MonitorSource, s).last_error_code for s in (missing, html, bomb, garbage)}
+        assert codes == {missing: "http_404", html: "broken_feed", bomb: "broken_feed", garbage: "broken_feed"}
         for source_id in (missing, html, bomb, garbage):
             source = session.get(MonitorSource, source_id)
             assert source.consecutive_failures == 1 and source.last_error_at == T0
