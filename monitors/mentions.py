@@ -83,8 +83,8 @@ def store_entries(
 ) -> list[Mention]:
     """Store the entries not seen before from this source, matched against the rules; returns the new ones.
 
-    One multi-row INSERT … ON CONFLICT DO NOTHING RETURNING for the batch: rows another poll
-    stored meanwhile are skipped by the database, never duplicated.
+    INSERT … ON CONFLICT DO NOTHING RETURNING for the batch: rows another poll stored
+    meanwhile are skipped by the database, never duplicated.
     """
     now = ensure_aware(now)
     by_hash = {key_hash(entry.key): entry for entry in entries}
@@ -111,9 +111,10 @@ def store_entries(
     if not rows:
         return []
     table = Mention.__table__
+    # executemany with RETURNING: SQLAlchemy batches it as "insertmanyvalues", one cached statement.
     inserted = session.execute(
-        _insert(session, table).values(rows).on_conflict_do_nothing(index_elements=["source_id", "key_hash"])
-        .returning(table.c.id, table.c.key_hash)).all()
+        _insert(session, table).on_conflict_do_nothing(index_elements=["source_id", "key_hash"])
+        .returning(table.c.id, table.c.key_hash), rows).all()
     match_rows = [
         {"mention_id": mention_id, "rule_id": match["rule_id"], "at": by_hash[digest].published or now,
          "negative": bool(match["negative_terms"]), "critical": match["critical"], "score": match["score"]}
