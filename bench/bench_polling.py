@@ -12,10 +12,13 @@ every tenth feed at a known time. The console's side is what the worker runs: ev
 (1 s) `monitors.polling.poll_due` claims what is due, fetches on its thread pool, stores,
 matches 1,000 rules and raises incidents, on a migrated database (SQLite by default).
 
-Reported: lag = poll finished − poll due (p50/p90/p99/max, all and after the first
-interval, which carries the 10,000-post backfill); the poll rate needed (sources/interval)
-against the rate achieved while busy (polls / seconds spent in ticks); and the latency from
-a critical post appearing in its feed to its incident being committed.
+First every source is polled once (the backfill: 20 posts each, timed apart, as it happens
+once in a source's life); then the sources are spread over one interval again and the
+measured run starts. Reported: lag = poll finished − poll due (p50/p90/p99/max, over the
+run and over its last interval); the poll rate needed (sources/interval) against the rate
+achieved while busy (polls / seconds spent in ticks); the CPU one poll costs (this process,
+all threads) and the rate that allows on one free core; and the latency from a critical
+post appearing in its feed to its incident being committed.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import argparse
 import hashlib
 import json
 import multiprocessing
+import os
 import statistics
 import sys
 import tempfile
@@ -32,6 +36,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,14 +50,14 @@ CRITICAL = "{b}卖的东西吃坏了肚子，已经打了12315，准备找媒体
 ITEMS = 20
 
 
-def critical_at(index: int, start: float) -> float | None:
-    """When a critical post appears in feed `index` (every tenth feed, 30–110 s into the run)."""
-    if index % 10:
+def critical_at(index: int, run_start: float) -> float | None:
+    """When a critical post appears in feed `index` (every tenth feed, 30–110 s into the measured run)."""
+    if index % 10 or not run_start:
         return None
-    return start + 30 + (index * 7919) % 80
+    return run_start + 30 + (index * 7919) % 80
 
 
-def feed_body(index: int, now: float, start: float) -> tuple[bytes, str]:
+def feed_body(index: int, now: float, start: float, run_start: float = 0.0) -> tuple[bytes, str]:
     """Feed `index` as it stands at `now`: 20 newest posts; a new one each minute; the critical one once due."""
     brand = BRAND.format(index)
     minute = int((now - start) // 60)
@@ -61,7 +66,7 @@ def feed_body(index: int, now: float, start: float) -> tuple[bytes, str]:
         template = (NEGATIVE + NEUTRAL)[(index + n) % 10] if n % 3 == 0 else NEUTRAL[(index + n) % len(NEUTRAL)]
         at = start + (n - ITEMS) * 60
         posts.append((f"p{index}-{n}", template.format(b=brand), at))
-    appears = critical_at(index, start)
+    appears = critical_at(index, run_start)
     if appears is not None and now >= appears:
         posts.insert(0, (f"p{index}-critical", CRITICAL.format(b=brand), appears))
     items = "".join(
@@ -76,7 +81,7 @@ def feed_body(index: int, now: float, start: float) -> tuple[bytes, str]:
     return data, '"' + hashlib.sha1(data).hexdigest()[:16] + '"'
 
 
-def serve(port_queue: multiprocessing.Queue, start: float) -> None:
+def serve(port_queue: multiprocessing.Queue, start: float, run_start: Any) -> None:
     """The feed server process."""
 
     class Handler(BaseHTTPRequestHandler):
@@ -87,7 +92,7 @@ def serve(port_queue: multiprocessing.Queue, start: float) -> None:
 
         def do_GET(self) -> None:  # noqa: N802
             index = int(self.path.rsplit("/", 1)[1])
-            body, etag = feed_body(index, time.time(), start)
+            body, etag = feed_body(index, time.time(), start, run_start.value)
             if index % 2 == 0 and self.headers.get("If-None-Match") == etag:
                 self.send_response(304)
                 self.send_header("ETag", etag)
@@ -155,9 +160,10 @@ def main() -> None:
     actor = Actor.system("bench")
     networks = tuple(parse_networks(["127.0.0.1/32"]))
 
-    start = time.time() + 5  # feeds' clock: the run starts once everything is set up
+    start = time.time()  # the feeds' clock: a new post per feed each minute from here
+    run_start = multiprocessing.Value("d", 0.0)  # set once the backfill is done: critical posts follow it
     port_queue: multiprocessing.Queue = multiprocessing.Queue()
-    server = multiprocessing.Process(target=serve, args=(port_queue, start), daemon=True)
+    server = multiprocessing.Process(target=serve, args=(port_queue, start, run_start), daemon=True)
     server.start()
     port = port_queue.get(timeout=10)
 
@@ -172,11 +178,28 @@ def main() -> None:
         for i in range(args.sources):
             sources.create_source(session, {"name": f"weibo-{i:04d}", "url": f"http://127.0.0.1:{port}/feed/{i}",
                                             "interval_s": args.interval}, allowed_networks=networks, actor=actor,
-                                  now=datetime.fromtimestamp(start, UTC))
+                                  now=setup_now)
         session.commit()
 
     settings = PollSettings(allowed_networks=networks, zone=ZoneInfo("Asia/Shanghai"), fetch_threads=args.threads)
     rules = CompiledRules()
+    # Backfill: the first poll of every source stores its 20 posts (10,000 for 500 sources).
+    # It happens once in a source's life, so it is timed apart from the steady run.
+    backfill_started = time.time()
+    with factory() as session:
+        session.execute(sa.update(MonitorSource).values(next_poll_at=datetime.now(UTC)))
+        session.commit()
+    backfilled = 0
+    while batch := poll_due(factory, now=datetime.now(UTC), settings=settings, rules=rules):
+        backfilled += len(batch)
+    backfill_s = time.time() - backfill_started
+    start = time.time() + 2
+    run_start.value = start
+    with factory() as session:  # spread the sources over one interval again, as new sources are
+        for source in session.scalars(sa.select(MonitorSource)):
+            source.next_poll_at = sources.first_poll_at(source.name, now=datetime.fromtimestamp(start, UTC),
+                                                        interval_s=args.interval)
+        session.commit()
     lags: list[tuple[float, float]] = []  # (seconds since start, lag)
     raised_done: dict[int, float] = {}
     polls = 0
@@ -184,6 +207,8 @@ def main() -> None:
     statuses: dict[str, int] = {}
     while time.time() < start:
         time.sleep(0.05)
+    load_start = os.getloadavg()
+    cpu_start = time.process_time()
     while time.time() < start + args.duration:
         tick_started = time.time()
         outcomes = poll_due(factory, now=datetime.fromtimestamp(tick_started, UTC), settings=settings, rules=rules)
@@ -196,6 +221,8 @@ def main() -> None:
             if outcome.raised:
                 raised_done[outcome.source_id] = done
         time.sleep(max(0.0, args.tick - (time.time() - tick_started)))
+    cpu_used = time.process_time() - cpu_start
+    load_end = os.getloadavg()
     server.terminate()
 
     with factory() as session:
@@ -215,13 +242,18 @@ def main() -> None:
     needed = args.sources / args.interval
     achieved = polls / busy if busy else 0.0
     figures = {
+        "backfill": {"polls": backfilled, "seconds": round(backfill_s, 1)},
         "sources": args.sources, "interval_s": args.interval, "rules": args.rules, "duration_s": args.duration,
         "database": engine.dialect.name, "fetch_threads": args.threads, "polls": polls, "statuses": statuses,
         "lag_s_all": percentiles([lag for _, lag in lags]),
-        "lag_s_after_first_interval": percentiles([lag for at, lag in lags if at >= args.interval]),
+        "lag_s_last_interval": percentiles([lag for at, lag in lags if at >= args.duration - args.interval]),
         "polls_per_s_needed": round(needed, 2), "polls_per_s_achieved_while_busy": round(achieved, 2),
         "needed_over_achieved": round(needed / achieved, 3) if achieved else None,
         "busy_fraction": round(busy / args.duration, 3),
+        # CPU of this process (all threads) per poll: what a poll costs whatever else runs on the machine.
+        "cpu_s_per_poll": round(cpu_used / polls, 4) if polls else None,
+        "polls_per_s_on_one_free_core": round(polls / cpu_used, 1) if cpu_used else None,
+        "loadavg_start_end": [round(load_start[0], 2), round(load_end[0], 2)], "cores": os.cpu_count(),
         "entry_to_incident_s": percentiles(latencies), "incidents": incidents, "critical_posts_missed": missing,
         "bound_s": args.interval + 2,
     }
@@ -229,7 +261,7 @@ def main() -> None:
         print(json.dumps(figures, ensure_ascii=False, indent=2))
         return
     print(json.dumps(figures, ensure_ascii=False, indent=2))
-    ok = (figures["lag_s_after_first_interval"].get("p99", 99) < 2 and not missing
+    ok = (figures["lag_s_all"].get("p99", 99) < 2 and not missing
           and all(v <= args.interval + 2 for v in latencies))
     print("verdict:", "keeps up" if ok else "FALLS BEHIND or misses the bound")
 

@@ -48,7 +48,7 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "BOARD_POLL_SECONDS": int(env("CRISIS_BOARD_POLL_SECONDS", "5")),
         "PUBLIC_URL": env("CRISIS_PUBLIC_URL", "http://127.0.0.1:5000"),
         # Feed monitors (issue 5): the worker's polling tick, parallel fetches, sources per tick.
-        "MONITOR_TICK_SECONDS": float(env("CRISIS_MONITOR_TICK_SECONDS", "2")),
+        "MONITOR_TICK_SECONDS": float(env("CRISIS_MONITOR_TICK_SECONDS", "1")),
         "MONITOR_FETCH_THREADS": int(env("CRISIS_MONITOR_FETCH_THREADS", "16")),
         "MONITOR_BATCH": int(env("CRISIS_MONITOR_BATCH", "200")),
     }

@@ -1,8 +1,8 @@
 """The feed monitors' job for the worker's APScheduler (3.x): poll the sources that are due.
 
 The worker calls `register(scheduler, app.config, sessionmaker)` once at start. The job
-ticks every MONITOR_TICK_SECONDS (2 s by default); each tick reads `now` once and polls
-what is due, so a post is seen within one source interval plus a tick.
+ticks every MONITOR_TICK_SECONDS (1 s by default); each tick reads `now` once and polls
+what is due, so a post is seen within one source interval plus a tick (and the poll itself).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from monitors.polling import PollSettings, SessionFactory, poll_due
 from monitors.rulebook import CompiledRules
 
 JOB_ID = "monitors.poll_feeds"
-DEFAULT_TICK_SECONDS = 2.0
+DEFAULT_TICK_SECONDS = 1.0
 log = logging.getLogger(__name__)
 
 

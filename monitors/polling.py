@@ -247,7 +247,7 @@ def poll_due(
     if not claims:
         return []
     outcomes = []
-    with ThreadPoolExecutor(max_workers=max(1, min(settings.fetch_threads, len(claims))),
+    with rules.for_tick(session_factory), ThreadPoolExecutor(max_workers=max(1, min(settings.fetch_threads, len(claims))),
                             thread_name_prefix="feed-fetch") as pool:
         futures = {pool.submit(_fetch, claim, settings, now): claim for claim in claims}
         for future in as_completed(futures):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +19,7 @@ from incidents.errors import InvalidInput, NotFound
 from incidents.lifecycle import Severity
 from incidents.monitor_models import MentionMatch, MonitorRule
 from incidents.timeutil import ensure_aware
+from monitors import fields
 from monitors.normalize import normalize
 from monitors.rules import Rule, RuleMatcher
 
@@ -40,19 +42,6 @@ FIELDS = ("name", "brand", "aliases", "negative_terms", "critical_terms", "exclu
           "instant", "volume_enabled", "volume_window_minutes", "volume_k", *VOLUME_FIELDS)
 _SPLIT = re.compile(r"[\n,，、;；]+")
 _WEIGHTED = re.compile(r"^(.*?)\s*[:：=]\s*(\S*)\s*$")
-
-
-def _text(values: Mapping[str, Any], field: str, max_length: int) -> str:
-    value = values.get(field)
-    if value is not None and not isinstance(value, str):
-        raise InvalidInput(field, f"{field} must be text", reason="invalid")
-    value = (value or "").strip()
-    if not value:
-        raise InvalidInput(field, f"{field} is required", reason="required")
-    if len(value) > max_length:
-        raise InvalidInput(field, f"{field} is longer than {max_length} characters", reason="too_long",
-                           max=max_length)
-    return value
 
 
 def _term(term: Any, field: str) -> str:
@@ -123,32 +112,13 @@ def parse_weighted_terms(value: Any) -> dict[str, float]:
     return terms
 
 
-def _number(value: Any, field: str, low: float, high: float, *, integer: bool) -> Any:
-    try:
-        if isinstance(value, bool):
-            raise ValueError
-        number = int(str(value).strip()) if integer else float(value)
-    except (TypeError, ValueError):
-        raise InvalidInput(field, f"{field} must be a number", reason="number") from None
-    if not (math.isfinite(number) and low <= number <= high):
-        raise InvalidInput(field, f"{field} must be between {low:g} and {high:g}", reason="range",
-                           low=f"{low:g}", high=f"{high:g}")
-    return number
-
-
-def _bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    return str(value).strip().lower() in ("1", "true", "on", "yes")
-
-
 def clean_rule(values: Mapping[str, Any], *, new: bool) -> dict[str, Any]:
     """Validate a rule's fields; every message names the field at fault."""
     cleaned: dict[str, Any] = {}
     if new or "name" in values:
-        cleaned["name"] = _text(values, "name", NAME_MAX)
+        cleaned["name"] = fields.text(values, "name", NAME_MAX, required=True)
     if new or "brand" in values:
-        cleaned["brand"] = _term(_text(values, "brand", TERM_MAX), "brand")
+        cleaned["brand"] = _term(fields.text(values, "brand", TERM_MAX, required=True), "brand")
     for field in ("aliases", "critical_terms", "exclusions"):
         if field in values:
             cleaned[field] = parse_terms(values[field], field)
@@ -163,18 +133,18 @@ def clean_rule(values: Mapping[str, Any], *, new: bool) -> dict[str, Any]:
                                allowed="P1, P2, P3, P4") from None
     for field in ("enabled", "instant", "volume_enabled"):
         if field in values:
-            cleaned[field] = _bool(values[field])
+            cleaned[field] = fields.boolean(values[field])
     if "volume_window_minutes" in values:
-        window = _number(values["volume_window_minutes"], "volume_window_minutes", 1, 1440, integer=True)
+        window = fields.number(values["volume_window_minutes"], "volume_window_minutes", 1, 1440)
         if window not in WINDOW_CHOICES:
             raise InvalidInput("volume_window_minutes", "choose one of the offered window lengths", reason="choice",
                                allowed=", ".join(map(str, WINDOW_CHOICES)))
         cleaned["volume_window_minutes"] = window
     if "volume_k" in values:
-        cleaned["volume_k"] = _number(values["volume_k"], "volume_k", 0.5, 10, integer=False)
+        cleaned["volume_k"] = fields.number(values["volume_k"], "volume_k", 0.5, 10, integer=False)
     for field, (low, high, _default) in VOLUME_FIELDS.items():
         if field in values:
-            cleaned[field] = _number(values[field], field, low, high, integer=True)
+            cleaned[field] = fields.number(values[field], field, low, high)
     return cleaned
 
 
@@ -197,18 +167,11 @@ def _audit_view(rule: MonitorRule) -> dict[str, Any]:
             for field in FIELDS}
 
 
-def _name_taken(session: Session, name: str, exclude_id: int | None) -> bool:
-    statement = sa.select(MonitorRule.id).where(MonitorRule.name == name)
-    if exclude_id is not None:
-        statement = statement.where(MonitorRule.id != exclude_id)
-    return session.scalar(statement) is not None
-
-
 def create_rule(session: Session, values: Mapping[str, Any], *, actor: Actor, now: datetime) -> MonitorRule:
     """Add a rule (validated, audited)."""
     now = ensure_aware(now)
     cleaned = clean_rule(values, new=True)
-    if _name_taken(session, cleaned["name"], None):
+    if fields.name_taken(session, MonitorRule, cleaned["name"], None):
         raise InvalidInput("name", "another rule already has this name", reason="taken")
     rule = MonitorRule(
         aliases=[], negative_terms={}, critical_terms=[], exclusions=[], enabled=True, instant=True,
@@ -234,7 +197,7 @@ def update_rule(session: Session, rule: MonitorRule, values: Mapping[str, Any], 
     if unknown:
         raise InvalidInput(unknown[0], f"{unknown[0]} cannot be changed here", reason="not_editable")
     cleaned = clean_rule(values, new=False)
-    if "name" in cleaned and _name_taken(session, cleaned["name"], rule.id):
+    if "name" in cleaned and fields.name_taken(session, MonitorRule, cleaned["name"], rule.id):
         raise InvalidInput("name", "another rule already has this name", reason="taken")
     before = _audit_view(rule)
     for field, value in cleaned.items():
@@ -276,10 +239,24 @@ class CompiledRules:
         self._lock = threading.Lock()
         self._key: tuple[Any, ...] | None = None
         self._matcher = RuleMatcher([])
-        self._rules: dict[str, MonitorRule] = {}
+        self._rules: dict[str, dict[str, Any]] = {}
+        self._pinned = False
+
+    @contextmanager
+    def for_tick(self, session_factory: Callable[[], Session]) -> Iterator[CompiledRules]:
+        """Check for rule changes once, then serve every poll of this tick without asking the database."""
+        with session_factory() as session:
+            self.get(session)
+        self._pinned = True
+        try:
+            yield self
+        finally:
+            self._pinned = False
 
     def get(self, session: Session) -> tuple[RuleMatcher, dict[str, dict[str, Any]]]:
         """(matcher, {rule id as text: rule settings}) for the rules enabled now."""
+        if self._pinned:
+            return self._matcher, self._rules
         key = tuple(session.execute(
             sa.select(sa.func.count(MonitorRule.id), sa.func.max(MonitorRule.updated_at), sa.func.max(MonitorRule.id))
             .where(MonitorRule.enabled.is_(True))).one())

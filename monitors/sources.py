@@ -19,6 +19,7 @@ from incidents.errors import InvalidInput, NotFound
 from incidents.monitor_models import Mention, MonitorSource
 from incidents.netguard import IPNetwork, UnsafeURL, is_allowed_address, resolve
 from incidents.timeutil import ensure_aware
+from monitors import fields
 from monitors.fetch import MIN_INTERVAL_S
 
 NAME_MAX = 100
@@ -51,33 +52,6 @@ def first_poll_at(name: str, *, now: datetime, interval_s: int) -> datetime:
     """A new source's first poll: soon, but spread by name so a batch of sources does not fire at once."""
     fraction = int.from_bytes(hashlib.sha256(name.encode("utf-8")).digest()[:8], "big") / 2**64
     return now + timedelta(seconds=fraction * min(interval_s, 60))
-
-
-def _text(values: Mapping[str, Any], field: str, max_length: int, required: bool) -> str:
-    value = values.get(field)
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise InvalidInput(field, f"{field} must be text", reason="invalid")
-    value = value.strip()
-    if required and not value:
-        raise InvalidInput(field, f"{field} is required", reason="required")
-    if len(value) > max_length:
-        raise InvalidInput(field, f"{field} is longer than {max_length} characters", reason="too_long",
-                           max=max_length)
-    return value
-
-
-def _integer(value: Any, field: str, low: int, high: int) -> int:
-    if isinstance(value, bool):
-        raise InvalidInput(field, f"{field} must be a whole number", reason="number")
-    try:
-        number = int(str(value).strip()) if not isinstance(value, int) else value
-    except ValueError:
-        raise InvalidInput(field, f"{field} must be a whole number", reason="number") from None
-    if not low <= number <= high:
-        raise InvalidInput(field, f"{field} must be between {low} and {high}", reason="range", low=low, high=high)
-    return number
 
 
 def check_feed_url(url: str, allowed_networks: Sequence[IPNetwork]) -> None:
@@ -175,46 +149,33 @@ def parse_tags(value: Any) -> list[str]:
     return tags
 
 
-def _bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    return str(value).strip().lower() in ("1", "true", "on", "yes")
-
-
 def clean_source(values: Mapping[str, Any], *, allowed_networks: Sequence[IPNetwork],
                  current: MonitorSource | None = None) -> dict[str, Any]:
     """Validate a source's fields (all of them for a new one, those given for a change)."""
     cleaned: dict[str, Any] = {}
     new = current is None
     if new or "name" in values:
-        cleaned["name"] = _text(values, "name", NAME_MAX, required=True)
+        cleaned["name"] = fields.text(values, "name", NAME_MAX, required=True)
     if new or "url" in values:
-        url = _text(values, "url", URL_MAX, required=True)
+        url = fields.text(values, "url", URL_MAX, required=True)
         check_feed_url(url, allowed_networks)
         cleaned["url"] = url
     if "interval_s" in values and values["interval_s"] not in (None, ""):
-        cleaned["interval_s"] = _integer(values["interval_s"], "interval_s", MIN_INTERVAL_S, INTERVAL_MAX)
+        cleaned["interval_s"] = fields.number(values["interval_s"], "interval_s", MIN_INTERVAL_S, INTERVAL_MAX)
     elif new:
         cleaned["interval_s"] = DEFAULT_INTERVAL
     if "expected_period_s" in values:
         period = values["expected_period_s"]
         cleaned["expected_period_s"] = (
-            None if period in (None, "") else _integer(period, "expected_period_s", MIN_EXPECTED_PERIOD, 90 * 86_400)
+            None if period in (None, "") else fields.number(period, "expected_period_s", MIN_EXPECTED_PERIOD, 90 * 86_400)
         )
     if "enabled" in values:
-        cleaned["enabled"] = _bool(values["enabled"])
+        cleaned["enabled"] = fields.boolean(values["enabled"])
     if "headers" in values:
         cleaned["headers"] = parse_headers(values["headers"], previous=current.headers if current else None)
     if "tags" in values:
         cleaned["tags"] = parse_tags(values["tags"])
     return cleaned
-
-
-def _name_taken(session: Session, name: str, exclude_id: int | None) -> bool:
-    statement = sa.select(MonitorSource.id).where(MonitorSource.name == name)
-    if exclude_id is not None:
-        statement = statement.where(MonitorSource.id != exclude_id)
-    return session.scalar(statement) is not None
 
 
 def _audit_view(source: MonitorSource) -> dict[str, Any]:
@@ -228,7 +189,7 @@ def create_source(session: Session, values: Mapping[str, Any], *, allowed_networ
     """Add a source (validated, audited); its first poll comes within a minute."""
     now = ensure_aware(now)
     cleaned = clean_source(values, allowed_networks=allowed_networks)
-    if _name_taken(session, cleaned["name"], None):
+    if fields.name_taken(session, MonitorSource, cleaned["name"], None):
         raise InvalidInput("name", "another source already has this name", reason="taken")
     defaults = {"enabled": True, "headers": {}, "tags": [], "expected_period_s": None}
     source = MonitorSource(consecutive_failures=0, items_seen=0, created_at=now, updated_at=now,
@@ -249,7 +210,7 @@ def update_source(session: Session, source: MonitorSource, values: Mapping[str, 
     if unknown:
         raise InvalidInput(unknown[0], f"{unknown[0]} cannot be changed here", reason="not_editable")
     cleaned = clean_source(values, allowed_networks=allowed_networks, current=source)
-    if "name" in cleaned and _name_taken(session, cleaned["name"], source.id):
+    if "name" in cleaned and fields.name_taken(session, MonitorSource, cleaned["name"], source.id):
         raise InvalidInput("name", "another source already has this name", reason="taken")
     before = _audit_view(source)
     restart = ("url" in cleaned and cleaned["url"] != source.url) or (

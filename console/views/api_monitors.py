@@ -25,6 +25,14 @@ from monitors import mentions, rulebook, sources
 bp = Blueprint("monitors", __name__)
 
 
+def created(data: dict[str, Any], location: str) -> Any:
+    """201 with the new thing and where to find it."""
+    response = jsonify(data)
+    response.status_code = 201
+    response.headers["Location"] = location
+    return response
+
+
 def _iso(value: Any) -> str | None:
     return value.isoformat() if value else None
 
@@ -79,10 +87,7 @@ def create_source() -> Any:
     source = sources.create_source(session, payload, allowed_networks=allowed_networks(), actor=current_actor(),
                                    now=utcnow())
     session.commit()
-    response = jsonify(source_json(source))
-    response.status_code = 201
-    response.headers["Location"] = url_for("api.monitors.get_source", source_id=source.id)
-    return response
+    return created(source_json(source), url_for("api.monitors.get_source", source_id=source.id))
 
 
 @bp.get("/sources/<int:source_id>")
@@ -132,10 +137,7 @@ def create_rule() -> Any:
     session = get_session()
     rule = rulebook.create_rule(session, payload, actor=current_actor(), now=utcnow())
     session.commit()
-    response = jsonify(rule_json(rule))
-    response.status_code = 201
-    response.headers["Location"] = url_for("api.monitors.get_rule", rule_id=rule.id)
-    return response
+    return created(rule_json(rule), url_for("api.monitors.get_rule", rule_id=rule.id))
 
 
 @bp.get("/rules/<int:rule_id>")
@@ -207,10 +209,8 @@ def raise_mention(mention_id: int) -> Any:
         title=string_field(payload, "title") or "", source=Source.API, actor=current_actor(), now=utcnow(),
         zone=team_zone())
     session.commit()
-    response = jsonify(mention=mention_json(mention), incident=incident.reference)
-    response.status_code = 201
-    response.headers["Location"] = url_for("api.get_incident", reference=incident.reference)
-    return response
+    return created({"mention": mention_json(mention), "incident": incident.reference},
+                   url_for("api.get_incident", reference=incident.reference))
 
 
 @bp.get("/incidents/<reference>/mentions")

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
 from console import current_actor, htmx
 from console.db import get_session
 from console.i18n import select_locale
 from console.views.caching import conditional
-from console.views.monitor_pages import monitor_message
+from console.views.monitor_pages import monitor_message, redirect_or_swap
 from incidents.errors import InvalidInput
 from incidents.lifecycle import Severity
 from incidents.netguard import parse_networks
@@ -46,14 +46,6 @@ def _form_values(form: MultiDict, fields: tuple[str, ...]) -> dict[str, Any]:
         elif field in form:
             values[field] = form.get(field, "")
     return values
-
-
-def _redirect_or_swap(target: str) -> Any:
-    if htmx:
-        response = make_response("", 204)
-        response.headers["HX-Redirect"] = target
-        return response
-    return redirect(target, code=303)
 
 
 # Sources ----------------------------------------------------------------------------------
@@ -106,7 +98,7 @@ def source_create() -> Any:
         return _sources_page(422, values={**values, "enabled": values.get("enabled", "1")},
                              errors={error.field: monitor_message(error)})
     session.commit()
-    return _redirect_or_swap(url_for("monitor_config.source_list"))
+    return redirect_or_swap(url_for("monitor_config.source_list"))
 
 
 def _source_edit_page(source: sources.MonitorSource, status: int = 200, **state: Any) -> Any:
@@ -137,7 +129,7 @@ def source_update(source_id: int) -> Any:
         return _source_edit_page(source, 422, values={**source_form_values(source), **values},
                                  errors={error.field: monitor_message(error)})
     session.commit()
-    return _redirect_or_swap(url_for("monitor_config.source_list"))
+    return redirect_or_swap(url_for("monitor_config.source_list"))
 
 
 @bp.post("/sources/<int:source_id>/delete")
@@ -146,7 +138,7 @@ def source_delete(source_id: int) -> Any:
     session = get_session()
     sources.delete_source(session, sources.get_source(session, source_id), actor=current_actor(), now=utcnow())
     session.commit()
-    return _redirect_or_swap(url_for("monitor_config.source_list"))
+    return redirect_or_swap(url_for("monitor_config.source_list"))
 
 
 @bp.post("/sources/<int:source_id>/poll")
@@ -208,7 +200,7 @@ def rule_create() -> Any:
         return render_template(template, **_rule_context(values={**rule_form_values(None), **values},
                                                          errors={error.field: monitor_message(error)})), 422
     session.commit()
-    return _redirect_or_swap(url_for("monitor_config.rule_list"))
+    return redirect_or_swap(url_for("monitor_config.rule_list"))
 
 
 @bp.get("/rules/<int:rule_id>")
@@ -233,7 +225,7 @@ def rule_update(rule_id: int) -> Any:
         return render_template(template, **_rule_context(rule=rule, values={**rule_form_values(rule), **values},
                                                          errors={error.field: monitor_message(error)})), 422
     session.commit()
-    return _redirect_or_swap(url_for("monitor_config.rule_list"))
+    return redirect_or_swap(url_for("monitor_config.rule_list"))
 
 
 @bp.post("/rules/<int:rule_id>/delete")
@@ -242,4 +234,4 @@ def rule_delete(rule_id: int) -> Any:
     session = get_session()
     rulebook.delete_rule(session, rulebook.get_rule(session, rule_id), actor=current_actor(), now=utcnow())
     session.commit()
-    return _redirect_or_swap(url_for("monitor_config.rule_list"))
+    return redirect_or_swap(url_for("monitor_config.rule_list"))

@@ -202,7 +202,11 @@ def raise_incident(mention_id: int) -> Any:
         session.rollback()
         return _mention_answer(mentions.get_mention(session, mention_id), 422, monitor_message(error))
     session.commit()
-    target = url_for("incidents.show", reference=incident.reference)
+    return redirect_or_swap(url_for("incidents.show", reference=incident.reference))
+
+
+def redirect_or_swap(target: str) -> Any:
+    """Go to `target`: HX-Redirect for htmx, a 303 for a plain form."""
     if htmx:
         response = make_response("", 204)
         response.headers["HX-Redirect"] = target

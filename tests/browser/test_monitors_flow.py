@@ -4,24 +4,24 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from incidents import accounts
 from incidents.actors import Actor
 from incidents.monitor_models import MonitorSource
+from incidents.netguard import parse_networks
 from incidents.timeutil import utcnow
 from monitors import rulebook
 from monitors.polling import PollSettings, poll_due
-from incidents.netguard import parse_networks
 from tests.browser.conftest import LiveServer
+from tests.browser.test_incident_flow import _sign_in
 from tests.conftest import FIXED_NOW, PASSWORD
-from tests.monitors.feedserver import FeedServer
+from tests.monitors.feedserver import FeedServer, running_feed_server
 
 pytestmark = pytest.mark.browser
 SHOTS = os.environ.get("CRISIS_SCREENSHOTS", "/tmp")
@@ -29,21 +29,8 @@ SHOTS = os.environ.get("CRISIS_SCREENSHOTS", "/tmp")
 
 @pytest.fixture()
 def feeds() -> Iterator[FeedServer]:
-    server = FeedServer()
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
-
-
-def _sign_in(page: Page, base: str, username: str) -> None:
-    page.goto(f"{base}/login")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    expect(page.get_by_role("link", name="事件看板")).to_be_visible()
+    with running_feed_server() as server:
+        yield server
 
 
 def _poll_all(live_server: LiveServer) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from incidents.netguard import parse_networks
-from tests.monitors.feedserver import FeedServer
+from tests.monitors.feedserver import FeedServer, running_feed_server
 
 FIXTURES = Path(__file__).parent / "fixtures"
 NOW = datetime(2026, 11, 22, 12, 30, tzinfo=UTC)
@@ -174,13 +174,8 @@ def local_only() -> list:
 
 @pytest.fixture(scope="session")
 def _feed_server_running() -> Iterator[FeedServer]:
-    server = FeedServer()
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+    with running_feed_server() as server:
+        yield server
 
 
 @pytest.fixture()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -82,3 +84,17 @@ class FeedServer(ThreadingHTTPServer):
         with self.lock:
             self.routes.clear()
             self.hits.clear()
+
+
+@contextmanager
+def running_feed_server() -> Iterator[FeedServer]:
+    """A FeedServer serving on its own thread until the block ends."""
+    server = FeedServer()
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
