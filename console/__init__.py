@@ -58,12 +58,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from console.views import api, api_intake, auth, board, health, hooks, incident_pages, intake_pages  # noqa: F401
     # The clock on screen (issue 3): these add routes to the incidents and api blueprints.
     from console.views import api_clock, deadlines, incident_clock, notifications  # noqa: F401
+    # Feed monitors (issue 5).
+    from console.views import api_monitors, monitor_config, monitor_pages
 
     for blueprint in (health.bp, auth.bp, board.bp, incident_pages.bp, api.bp, hooks.bp, intake_pages.bp,
-                      deadlines.bp, notifications.bp):
+                      deadlines.bp, notifications.bp, monitor_pages.bp, monitor_config.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api.bp)
     csrf.exempt(hooks.bp)
+    csrf.exempt(api_monitors.bp)
     errors.init_app(app)
 
     unmapped = permissions.missing_endpoints({rule.endpoint for rule in app.url_map.iter_rules()})

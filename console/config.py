@@ -67,4 +67,8 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "OUTBOX_TICK_SECONDS": _seconds("OUTBOX_TICK", 2.0),
         "WORKER_LOCK_RETRY_SECONDS": _seconds("WORKER_LOCK_RETRY", 2.0),
         "OUTBOX_TIMEOUT_SECONDS": _seconds("OUTBOX_TIMEOUT", 10.0),
+        # Feed monitors (issue 5): the worker's polling tick, parallel fetches, sources per tick.
+        "MONITOR_TICK_SECONDS": float(env("CRISIS_MONITOR_TICK_SECONDS", "1")),
+        "MONITOR_FETCH_THREADS": int(env("CRISIS_MONITOR_FETCH_THREADS", "16")),
+        "MONITOR_BATCH": int(env("CRISIS_MONITOR_BATCH", "200")),
     }

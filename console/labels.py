@@ -58,6 +58,9 @@ EVENT_LABELS = {
     EventKind.ALERT_RESOLVED: _l("reported alerts as resolved"),
     EventKind.COMPLAINT_SURGE: _l("raised it: complaints reached the surge threshold"),
     EventKind.COMPLAINT_RECEIVED: _l("attached a new complaint"),
+    # Feed monitors (issue 5)
+    EventKind.MONITOR_RAISED: _l("raised the incident from the feeds"),
+    EventKind.MENTION_ATTACHED: _l("attached mentions"),
     # The clock (issue 3).
     EventKind.PUBLIC_UPDATE: _l("published a public update"),
     EventKind.CHECKLIST_TICKED: _l("ticked a checklist step"),

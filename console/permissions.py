@@ -23,6 +23,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "incident.tick": frozenset({Role.ADMIN, Role.DUTY_MANAGER, Role.COMMS, Role.AGENT}),
     "incident.publish": frozenset({Role.ADMIN, Role.DUTY_MANAGER, Role.COMMS}),
     "admin": frozenset({Role.ADMIN}),
+    # Feed monitors (issue 5): who may change sources and rules.
+    "monitor.configure": frozenset({Role.ADMIN, Role.DUTY_MANAGER}),
 }
 
 ENDPOINTS: dict[str, str] = {
@@ -98,6 +100,40 @@ ENDPOINTS: dict[str, str] = {
     "api.read_notification": SIGNED_IN,
     "api.read_all_notifications": SIGNED_IN,
     "api.snooze_notification": SIGNED_IN,
+    # Feed monitors (issue 5): the mention inbox, sources, rules, and their API.
+    "monitors.inbox": "incident.view",
+    "monitors.dismiss": "incident.note",
+    "monitors.attach": "incident.note",
+    "monitors.raise_incident": "incident.open",
+    "monitors.incident_mentions": "incident.view",
+    "monitor_config.source_list": "incident.view",
+    "monitor_config.source_create": "monitor.configure",
+    "monitor_config.source_edit": "monitor.configure",
+    "monitor_config.source_update": "monitor.configure",
+    "monitor_config.source_delete": "monitor.configure",
+    "monitor_config.source_poll": "monitor.configure",
+    "monitor_config.rule_list": "incident.view",
+    "monitor_config.rule_create": "monitor.configure",
+    "monitor_config.rule_edit": "monitor.configure",
+    "monitor_config.rule_update": "monitor.configure",
+    "monitor_config.rule_delete": "monitor.configure",
+    "api.monitors.list_sources": "incident.view",
+    "api.monitors.create_source": "monitor.configure",
+    "api.monitors.get_source": "incident.view",
+    "api.monitors.update_source": "monitor.configure",
+    "api.monitors.delete_source": "monitor.configure",
+    "api.monitors.poll_source": "monitor.configure",
+    "api.monitors.list_rules": "incident.view",
+    "api.monitors.create_rule": "monitor.configure",
+    "api.monitors.get_rule": "incident.view",
+    "api.monitors.update_rule": "monitor.configure",
+    "api.monitors.delete_rule": "monitor.configure",
+    "api.monitors.list_mentions": "incident.view",
+    "api.monitors.get_mention": "incident.view",
+    "api.monitors.dismiss_mention": "incident.note",
+    "api.monitors.attach_mention": "incident.note",
+    "api.monitors.raise_mention": "incident.open",
+    "api.monitors.incident_mentions": "incident.view",
 }
 
 

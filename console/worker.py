@@ -19,6 +19,7 @@ The worker never serves HTTP; `crisis serve` runs it next to the web server in o
 
 from __future__ import annotations
 
+import functools
 import logging
 import signal
 import threading
@@ -112,8 +113,21 @@ class Worker:
 
     @classmethod
     def from_app(cls, app: Any) -> Worker:
-        """A worker on the Flask app's engine and configuration (the app never serves here)."""
-        return cls(app.extensions["db_engine"], WorkerSettings.from_config(app.config))
+        """A worker on the Flask app's engine and configuration (the app never serves here),
+        with the jobs of every area that has some (feed polling)."""
+        from console import monitor_jobs
+
+        worker = cls(app.extensions["db_engine"], WorkerSettings.from_config(app.config))
+        monitor_jobs.register(worker, app.config, worker.sessions)
+        return worker
+
+    def add_job(self, func: Callable[..., object], *args: Any, kwargs: Mapping[str, Any] | None = None,
+                **options: Any) -> None:
+        """APScheduler's add_job, for an area's `register`: the job runs only while this worker
+        is the active one, and its failures are logged like the clock's."""
+        bound = functools.partial(func, **(kwargs or {}))
+        bound.__name__ = getattr(func, "__name__", "job")  # type: ignore[attr-defined]
+        self.scheduler.add_job(self._guarded(bound), *args, **options)
 
     @property
     def active(self) -> bool:

@@ -183,6 +183,9 @@ class EventKind(enum.StrEnum):
     ALERT_RESOLVED = "alert_resolved"
     COMPLAINT_SURGE = "complaint_surge"
     COMPLAINT_RECEIVED = "complaint_received"
+    # Feed monitors (issue 5): a monitor raised the incident; mentions joined it.
+    MONITOR_RAISED = "monitor_raised"
+    MENTION_ATTACHED = "mention_attached"
 
 
 class TimelineEvent(Base):

@@ -166,3 +166,28 @@ def active_duty_managers(session: Session) -> list[User]:
     return list(
         session.scalars(sa.select(User).where(User.role == Role.DUTY_MANAGER, User.active.is_(True)).order_by(User.id))
     )
+
+
+def notify_incident(
+    session: Session, users: Iterable[User], *, kind: str, incident: Incident, texts: dict[str, str], now: datetime,
+) -> list[Notification]:
+    """One bell entry per person about an incident (not a deadline); `texts` per language ("zh", "en")."""
+    made = []
+    for user in distinct_active(users):
+        text = texts.get(language_of(user.locale)) or texts["zh"]
+        notification = Notification(user_id=user.id, incident_id=incident.id, kind=kind, title=text[:300],
+                                    created_at=now)
+        session.add(notification)
+        made.append(notification)
+    return made
+
+
+def distinct_active(users: Iterable[User]) -> list[User]:
+    """The active people among `users`, each once, in order."""
+    seen: set[int] = set()
+    people = []
+    for user in users:
+        if user.id not in seen and user.active:
+            seen.add(user.id)
+            people.append(user)
+    return people

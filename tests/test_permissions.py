@@ -97,6 +97,40 @@ EXPECTED: dict[str, tuple[str, str, set]] = {
     "api.read_notification": ("POST", "/api/v1/notifications/999/read", SIGNED_IN),
     "api.read_all_notifications": ("POST", "/api/v1/notifications/read-all", SIGNED_IN),
     "api.snooze_notification": ("POST", "/api/v1/notifications/999/snooze", SIGNED_IN),
+    # Feed monitors (issue 5)
+    "monitors.inbox": ("GET", "/monitors/mentions", SIGNED_IN),
+    "monitors.dismiss": ("POST", "/monitors/mentions/{mention}/dismiss", OPENERS),
+    "monitors.attach": ("POST", "/monitors/mentions/{mention}/attach", OPENERS),
+    "monitors.raise_incident": ("POST", "/monitors/mentions/{mention}/raise", OPENERS),
+    "monitors.incident_mentions": ("GET", "/monitors/incidents/{ref}/mentions", SIGNED_IN),
+    "monitor_config.source_list": ("GET", "/monitors/sources", SIGNED_IN),
+    "monitor_config.source_create": ("POST", "/monitors/sources", COMMANDERS),
+    "monitor_config.source_edit": ("GET", "/monitors/sources/{source}", COMMANDERS),
+    "monitor_config.source_update": ("POST", "/monitors/sources/{source}", COMMANDERS),
+    "monitor_config.source_poll": ("POST", "/monitors/sources/{source}/poll", COMMANDERS),
+    "monitor_config.source_delete": ("POST", "/monitors/sources/{source}/delete", COMMANDERS),
+    "monitor_config.rule_list": ("GET", "/monitors/rules", SIGNED_IN),
+    "monitor_config.rule_create": ("POST", "/monitors/rules", COMMANDERS),
+    "monitor_config.rule_edit": ("GET", "/monitors/rules/{rule}", COMMANDERS),
+    "monitor_config.rule_update": ("POST", "/monitors/rules/{rule}", COMMANDERS),
+    "monitor_config.rule_delete": ("POST", "/monitors/rules/{rule}/delete", COMMANDERS),
+    "api.monitors.list_sources": ("GET", "/api/v1/sources", SIGNED_IN),
+    "api.monitors.create_source": ("POST", "/api/v1/sources", COMMANDERS),
+    "api.monitors.get_source": ("GET", "/api/v1/sources/{source}", SIGNED_IN),
+    "api.monitors.update_source": ("PATCH", "/api/v1/sources/{source}", COMMANDERS),
+    "api.monitors.poll_source": ("POST", "/api/v1/sources/{source}/poll", COMMANDERS),
+    "api.monitors.delete_source": ("DELETE", "/api/v1/sources/{source}", COMMANDERS),
+    "api.monitors.list_rules": ("GET", "/api/v1/rules", SIGNED_IN),
+    "api.monitors.create_rule": ("POST", "/api/v1/rules", COMMANDERS),
+    "api.monitors.get_rule": ("GET", "/api/v1/rules/{rule}", SIGNED_IN),
+    "api.monitors.update_rule": ("PATCH", "/api/v1/rules/{rule}", COMMANDERS),
+    "api.monitors.delete_rule": ("DELETE", "/api/v1/rules/{rule}", COMMANDERS),
+    "api.monitors.list_mentions": ("GET", "/api/v1/mentions", SIGNED_IN),
+    "api.monitors.get_mention": ("GET", "/api/v1/mentions/{mention}", SIGNED_IN),
+    "api.monitors.dismiss_mention": ("POST", "/api/v1/mentions/{mention}/dismiss", OPENERS),
+    "api.monitors.attach_mention": ("POST", "/api/v1/mentions/{mention}/attach", OPENERS),
+    "api.monitors.raise_mention": ("POST", "/api/v1/mentions/{mention}/raise", OPENERS),
+    "api.monitors.incident_mentions": ("GET", "/api/v1/incidents/{ref}/mentions", SIGNED_IN),
 }
 
 
@@ -121,6 +155,8 @@ def _denied(endpoint: str, response, who) -> bool:  # noqa: ANN001
 @pytest.mark.parametrize("who", ["anonymous", *Role])
 def test_role_matrix(app, client, make_user, make_token, who) -> None:  # noqa: ANN001
     ref, deadline = _incident(app)
+    ref = _incident(app)
+    ids = _monitor_ids(app)
     headers = {}
     if who != "anonymous":
         user = make_user(who)
@@ -133,6 +169,9 @@ def test_role_matrix(app, client, make_user, make_token, who) -> None:  # noqa: 
         path = template.format(ref=ref, deadline=deadline)
         response = client.open(path, method=method, headers=headers if _token_area(endpoint) else {},
                                json={} if _token_area(endpoint) and method != "GET" else None)
+        path = template.format(ref=ref, **ids)
+        response = client.open(path, method=method, headers=headers if endpoint.startswith("api.") else {},
+                               json={} if endpoint.startswith("api.") and method != "GET" else None)
         if who in allowed:
             assert not _denied(endpoint, response, who), f"{who} should reach {endpoint}"
             assert response.status_code < 500, f"{endpoint}: {response.status_code}"
@@ -151,3 +190,21 @@ def _incident(app) -> tuple[str, int]:  # noqa: ANN001
         session.commit()
         deadline = session.scalar(sa.select(Deadline.id).where(Deadline.incident_id == incident.id))
         return incident.reference, deadline
+        return incident.reference
+
+
+def _monitor_ids(app) -> dict[str, int]:  # noqa: ANN001
+    """A source, a rule and a mention for the monitors' routes."""
+    from incidents.monitor_models import Mention, MentionState
+    from monitors import rulebook, sources
+
+    with app.extensions["db_sessionmaker"]() as session:
+        actor = Actor.system("test")
+        source = sources.create_source(session, {"name": "matrix", "url": "http://feeds.example.invalid/rss"},
+                                       allowed_networks=(), actor=actor, now=FIXED_NOW)
+        rule = rulebook.create_rule(session, {"name": "matrix", "brand": "矩阵"}, actor=actor, now=FIXED_NOW)
+        mention = Mention(source_id=source.id, source_name=source.name, key_hash="0" * 64, identity="m1",
+                          title="矩阵", text="", state=MentionState.NEW, created_at=FIXED_NOW, updated_at=FIXED_NOW)
+        session.add(mention)
+        session.commit()
+        return {"source": source.id, "rule": rule.id, "mention": mention.id}
