@@ -47,4 +47,8 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "ALLOWED_NETWORKS": [n for n in env("CRISIS_ALLOWED_NETWORKS", "").split(",") if n.strip()],
         "BOARD_POLL_SECONDS": int(env("CRISIS_BOARD_POLL_SECONDS", "5")),
         "PUBLIC_URL": env("CRISIS_PUBLIC_URL", "http://127.0.0.1:5000"),
+        # The status page: its name (empty: "Service status" in the reader's language), and how
+        # often each web process checks whether its cached public pages are still current.
+        "STATUS_PAGE_NAME": env("CRISIS_STATUS_PAGE_NAME", ""),
+        "STATUS_CACHE_SECONDS": float(env("CRISIS_STATUS_CACHE_SECONDS", "0.5")),
     }
