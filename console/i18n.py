@@ -40,6 +40,17 @@ REASONS = {
     "shift_too_long": lazy_gettext("A shift lasts at most 7 days."),
     "not_duty_role": lazy_gettext("Only duty managers and admins can be on duty."),
     "hours_order": lazy_gettext("Working hours must end after they start."),
+    # The status page: components, maintenance, public updates.
+    "unknown_component": lazy_gettext("There is no such component."),
+    "unknown_group": lazy_gettext("There is no such group."),
+    "position_range": lazy_gettext("Enter a whole number between 0 and %(max)s."),
+    "resolved_operational": lazy_gettext("A resolved update leaves its components operational."),
+    "window_too_long": lazy_gettext("A maintenance window lasts at most 14 days."),
+    "window_over": lazy_gettext("This window is already over."),
+    "maintenance_over": lazy_gettext("This maintenance is over."),
+    "backwards": lazy_gettext("A maintenance window only moves forward."),
+    "bad_datetime": lazy_gettext("Enter a date and time."),
+    "needs_offset": lazy_gettext("Give the time with its offset, e.g. +08:00."),
 }
 
 

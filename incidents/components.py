@@ -52,9 +52,11 @@ def _position(value: Any) -> int:
     try:
         number = int(value)
     except (TypeError, ValueError):
-        raise InvalidInput("position", "position must be a whole number", reason="invalid") from None
+        raise InvalidInput("position", "position must be a whole number", reason="position_range",
+                           max=POSITION_MAX) from None
     if not 0 <= number <= POSITION_MAX:
-        raise InvalidInput("position", f"position must be between 0 and {POSITION_MAX}", reason="invalid")
+        raise InvalidInput("position", f"position must be between 0 and {POSITION_MAX}", reason="position_range",
+                           max=POSITION_MAX)
     return number
 
 
@@ -123,9 +125,9 @@ def _component_fields(session: Session, data: dict[str, Any]) -> dict[str, Any]:
         try:
             group_id = int(group_id)
         except (TypeError, ValueError):
-            raise InvalidInput("group_id", "group must be a group's id", reason="invalid") from None
+            raise InvalidInput("group_id", "group must be a group's id", reason="unknown_group") from None
         if session.get(ComponentGroup, group_id) is None:
-            raise InvalidInput("group_id", f"no component group {group_id}", reason="invalid")
+            raise InvalidInput("group_id", f"no component group {group_id}", reason="unknown_group")
     return {
         "name": clean_text(data.get("name"), field="name", max_length=NAME_MAX, required=True),
         "name_en": clean_text(data.get("name_en"), field="name_en", max_length=NAME_MAX, required=False),
