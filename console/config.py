@@ -50,5 +50,5 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         # The status page: its name (empty: "Service status" in the reader's language), and how
         # often each web process checks whether its cached public pages are still current.
         "STATUS_PAGE_NAME": env("CRISIS_STATUS_PAGE_NAME", ""),
-        "STATUS_CACHE_SECONDS": float(env("CRISIS_STATUS_CACHE_SECONDS", "0.5")),
+        "STATUS_CACHE_SECONDS": float(env("CRISIS_STATUS_CACHE_SECONDS", "0.25")),
     }

@@ -34,6 +34,7 @@ NAME_MAX = 100
 DESCRIPTION_MAX = 500
 POSITION_MAX = 10_000
 HISTORY_DAYS = 90
+BY_RANK = {rank: status for status, rank in SEVERITY_RANK.items()}
 
 
 def component_status(value: Any, field: str = "status") -> ComponentStatus:
@@ -166,12 +167,42 @@ def save_component(
     return component
 
 
+def components_signature(session: Session) -> tuple[Any, ...]:
+    """A cheap value that changes whenever the components' names, order or statuses change."""
+    changes = session.execute(sa.select(sa.func.max(ComponentStatusChange.id))).scalar()
+    components = session.execute(sa.select(sa.func.count(Component.id), sa.func.max(Component.updated_at))).one()
+    groups = session.execute(sa.select(sa.func.count(ComponentGroup.id), sa.func.max(ComponentGroup.updated_at))).one()
+    return (changes, *components, *groups)
+
+
 @dataclass(frozen=True)
 class Day:
     """One bar of a component's history: the worst status it had that day (None: no data)."""
 
     day: date
     status: ComponentStatus | None
+
+
+@dataclass(frozen=True)
+class Run:
+    """Consecutive days with the same worst status: one stretch of a component's bar."""
+
+    first: date
+    last: date
+    status: ComponentStatus | None
+    days: int
+
+
+def runs(bars: list[Day]) -> list[Run]:
+    """The bars merged into runs of equal status (a 90-day bar is usually a handful of runs)."""
+    merged: list[Run] = []
+    for bar in bars:
+        if merged and merged[-1].status == bar.status:
+            last = merged[-1]
+            merged[-1] = Run(last.first, bar.day, last.status, last.days + 1)
+        else:
+            merged.append(Run(bar.day, bar.day, bar.status, 1))
+    return merged
 
 
 def history(
@@ -206,20 +237,20 @@ def history(
 def _bars(changes: list[tuple[datetime, ComponentStatus]], *, first_day: date, today: date,
           zone: ZoneInfo) -> list[Day]:
     count = (today - first_day).days + 1
-    ranks: list[ComponentStatus | None] = [None] * count
+    ranks = [-1] * count  # -1: no data that day
+    local_days = [at.astimezone(zone).date() for at, _status in changes]
     for index, (at, status) in enumerate(changes):
-        start = max(at.astimezone(zone).date(), first_day)
+        start = max(local_days[index], first_day)
         if index + 1 < len(changes):
             # A status held until the next change; a change at midnight does not colour the day before.
-            end_at = changes[index + 1][0] - timedelta(microseconds=1)
-            end = end_at.astimezone(zone).date()
+            end = (changes[index + 1][0] - timedelta(microseconds=1)).astimezone(zone).date()
             if end < first_day:
                 continue
             end = max(end, start)
         else:
             end = today
-        for offset in range((start - first_day).days, (end - first_day).days + 1):
-            if 0 <= offset < count:
-                held = ranks[offset]
-                ranks[offset] = status if held is None else worst([held, status])
-    return [Day(first_day + timedelta(days=i), ranks[i]) for i in range(count)]
+        rank = SEVERITY_RANK[status]
+        for offset in range((start - first_day).days, min((end - first_day).days, count - 1) + 1):
+            if ranks[offset] < rank:
+                ranks[offset] = rank
+    return [Day(first_day + timedelta(days=i), BY_RANK[r] if r >= 0 else None) for i, r in enumerate(ranks)]

@@ -13,13 +13,16 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, render_template, request
 from flask_babel import force_locale, gettext
+from markupsafe import Markup
 
 from console.db import get_session
 from console.i18n import select_locale, team_zone
-from console.public_cache import cached_answer
+from console.labels import STATUS_LABELS
+from console.public_cache import LANG_ARGS, cached_answer
+from console.public_labels import COMPONENT_STATUS_LABELS, IMPACT_LABELS, MAINTENANCE_STATUS_LABELS, OVERALL_LABELS
 from incidents import maintenance as maintenance_service
 from incidents import public_page
-from incidents.components import all_groups, history
+from incidents.components import all_groups, components_signature, history, runs
 from incidents.errors import NotFound
 from incidents.publicity import all_components
 from incidents.timeutil import utcnow
@@ -30,7 +33,6 @@ HISTORY_PAGE_SIZE = 20
 # Updates shown per ongoing incident on the main page; the incident's own page shows all.
 THREAD_LIMIT = 10
 HISTORY_PAGES_MAX = 500
-LANG_ARGS = {"en": "en", "zh": "zh_Hans_CN", "zh-CN": "zh_Hans_CN", "zh_Hans_CN": "zh_Hans_CN"}
 
 
 def public_locale() -> str:
@@ -55,6 +57,13 @@ def page_name() -> str:
     return current_app.config.get("STATUS_PAGE_NAME") or gettext("Service status")
 
 
+def _resolved_labels() -> dict[str, dict[Any, str]]:
+    """The label tables as plain strings: translated once per render, not once per bar."""
+    tables = {"COMPONENT_STATUS_LABELS": COMPONENT_STATUS_LABELS, "MAINTENANCE_STATUS_LABELS": MAINTENANCE_STATUS_LABELS,
+              "OVERALL_LABELS": OVERALL_LABELS, "IMPACT_LABELS": IMPACT_LABELS, "STATUS_LABELS": STATUS_LABELS}
+    return {name: {key: str(label) for key, label in table.items()} for name, table in tables.items()}
+
+
 def _render(template: str, locale: str, **context: Any) -> tuple[str, str]:
     with force_locale(locale):
         zone = team_zone()
@@ -64,7 +73,7 @@ def _render(template: str, locale: str, **context: Any) -> tuple[str, str]:
             other_lang=("zh", "简体中文") if locale == "en" else ("en", "English"),
             pick=lambda zh, en: localized(zh, en, locale), page_name=page_name(),
             zone_label=f"{zone.key} (UTC{offset[:3]}:{offset[3:]})", full=False, thread_limit=THREAD_LIMIT,
-            **context,
+            **_resolved_labels(), **context,
         )
     return html, "text/html"
 
@@ -83,23 +92,39 @@ def page(key: tuple, template: str, build: Any) -> Any:
 def index() -> Any:
     """The public page: state, components with 90 days, ongoing incidents, maintenance ahead."""
 
-    def build(_locale: str) -> dict[str, Any]:
+    def build(locale: str) -> dict[str, Any]:
         session = get_session()
         components = all_components(session, shown_only=True)
         incidents = public_page.active_incidents(session)
         windows = maintenance_service.upcoming_and_active(session)
-        groups = [(g, [c for c in components if c.group_id == g.id]) for g in all_groups(session)]
         return {
             "overall": public_page.overall(components, incidents, windows),
-            "ungrouped": [c for c in components if c.group_id is None],
-            "groups": [(g, members) for g, members in groups if members],
-            "bars": history(session, components, now=utcnow(), zone=team_zone()),
+            "components_html": _components_section(session, components, locale),
             "incidents": incidents,
             "maintenances": windows,
             "recent": public_page.past_incidents(session, limit=5),
         }
 
     return page(("index",), "public/index.html", build)
+
+
+def _components_section(session: Any, components: list[Any], locale: str) -> Markup:
+    """The components with their 90-day bars: the page's heaviest part, so it is kept apart
+    and rendered again only when a component, a group or a status moved (or the day turned);
+    a text-only update re-renders the rest of the page around it."""
+    day = today_start()
+    key = ("components-section", locale, day.date().isoformat(), *components_signature(session))
+    cache = current_app.extensions["public_cache"]
+    html = cache.peek(key)
+    if html is None:
+        groups = [(g, [c for c in components if c.group_id == g.id]) for g in all_groups(session)]
+        bars = history(session, components, now=utcnow(), zone=team_zone())
+        html = Markup(_render("public/_components.html", locale,
+                              groups=[(g, members) for g, members in groups if members],
+                              ungrouped=[c for c in components if c.group_id is None],
+                              bars={cid: runs(days) for cid, days in bars.items()})[0])
+        cache.put(key, html)
+    return html
 
 
 @bp.get("/status/history")

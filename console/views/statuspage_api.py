@@ -33,17 +33,20 @@ PAGE_ID = "crisis-console"
 CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS"}
 
 
-def _time(value: datetime | None) -> str | None:
-    """Statuspage's timestamps: ISO 8601 with milliseconds, in the page's time zone."""
-    return value.astimezone(team_zone()).isoformat(timespec="milliseconds") if value else None
-
-
 class _Builder:
     """Serialises the public projection in one language."""
 
     def __init__(self, locale: str):
         self.locale = locale
         self.session = get_session()
+        self.zone = team_zone()
+        # Held here: the session's identity map is weak, and every incident names components.
+        self.shown = all_components(self.session, shown_only=True)
+        self.by_id = {c.id: c for c in self.shown}
+
+    def time(self, value: datetime | None) -> str | None:
+        """Statuspage's timestamps: ISO 8601 with milliseconds, in the page's time zone."""
+        return value.astimezone(self.zone).isoformat(timespec="milliseconds") if value else None
 
     def pick(self, zh: str, en: str) -> str:
         return localized(zh, en, self.locale)
@@ -51,14 +54,14 @@ class _Builder:
     def page(self) -> dict[str, Any]:
         _version, changed_at = public_version(self.session)
         return {"id": PAGE_ID, "name": page_name(), "url": public_url("/status"),
-                "time_zone": current_app.config["TIMEZONE"], "updated_at": _time(changed_at)}
+                "time_zone": current_app.config["TIMEZONE"], "updated_at": self.time(changed_at)}
 
     def component(self, c: Component) -> dict[str, Any]:
         return {
             "id": str(c.id), "name": self.pick(c.name, c.name_en), "status": c.status.value,
-            "created_at": _time(c.created_at), "updated_at": _time(c.updated_at), "position": c.position,
+            "created_at": self.time(c.created_at), "updated_at": self.time(c.updated_at), "position": c.position,
             "description": self.pick(c.description, c.description_en) or None, "showcase": True,
-            "start_date": c.created_at.astimezone(team_zone()).date().isoformat(),
+            "start_date": c.created_at.astimezone(self.zone).date().isoformat(),
             "group_id": f"g{c.group_id}" if c.group_id else None, "page_id": PAGE_ID, "group": False,
             "only_show_if_degraded": False,
         }
@@ -67,16 +70,15 @@ class _Builder:
         return {
             "id": f"g{g.id}", "name": self.pick(g.name, g.name_en),
             "status": worst([m.status for m in members]).value,
-            "created_at": _time(g.created_at), "updated_at": _time(g.updated_at), "position": g.position,
+            "created_at": self.time(g.created_at), "updated_at": self.time(g.updated_at), "position": g.position,
             "description": None, "showcase": False, "start_date": None, "group_id": None, "page_id": PAGE_ID,
             "group": True, "only_show_if_degraded": False, "components": [str(m.id) for m in members],
         }
 
     def components(self) -> list[dict[str, Any]]:
-        shown = all_components(self.session, shown_only=True)
-        rows = [self.component(c) for c in shown]
+        rows = [self.component(c) for c in self.shown]
         for g in all_groups(self.session):
-            members = [c for c in shown if c.group_id == g.id]
+            members = [c for c in self.shown if c.group_id == g.id]
             if members:
                 rows.append(self.group(g, members))
         return rows
@@ -84,8 +86,8 @@ class _Builder:
     def incident(self, i: PublicIncident) -> dict[str, Any]:
         updates = [{
             "id": str(u.id), "status": u.status.value, "body": self.pick(u.body, u.body_en),
-            "incident_id": i.reference, "created_at": _time(u.at), "updated_at": _time(u.at),
-            "display_at": _time(u.at),
+            "incident_id": i.reference, "created_at": self.time(u.at), "updated_at": self.time(u.at),
+            "display_at": self.time(u.at),
             "affected_components": [{"code": str(a.id), "name": self.pick(a.name, a.name_en),
                                      "old_status": a.old_status.value, "new_status": a.status.value}
                                     for a in u.components] or None,
@@ -93,31 +95,27 @@ class _Builder:
         } for u in i.updates]
         return {
             "id": i.reference, "name": self.pick(i.title, i.title_en), "status": i.status.value,
-            "created_at": _time(i.created_at), "updated_at": _time(i.updated_at),
-            "monitoring_at": _time(i.monitoring_at), "resolved_at": _time(i.resolved_at), "impact": i.impact,
-            "shortlink": public_url(f"/status/incidents/{i.reference}"), "started_at": _time(i.created_at),
+            "created_at": self.time(i.created_at), "updated_at": self.time(i.updated_at),
+            "monitoring_at": self.time(i.monitoring_at), "resolved_at": self.time(i.resolved_at), "impact": i.impact,
+            "shortlink": public_url(f"/status/incidents/{i.reference}"), "started_at": self.time(i.created_at),
             "page_id": PAGE_ID, "incident_updates": updates,
-            "components": [self._affected(a.id) for a in i.components if self._affected(a.id)],
+            "components": [self.component(self.by_id[a.id]) for a in i.components if a.id in self.by_id],
         }
-
-    def _affected(self, component_id: int) -> dict[str, Any] | None:
-        component = self.session.get(Component, component_id)
-        return self.component(component) if component and component.show_on_page else None
 
     def maintenance(self, m: Maintenance) -> dict[str, Any]:
         updates = [{
             "id": f"m{u.id}", "status": u.status.value, "body": self.pick(u.body, u.body_en),
-            "incident_id": f"m{m.id}", "created_at": _time(u.published_at), "updated_at": _time(u.published_at),
-            "display_at": _time(u.published_at), "affected_components": None,
+            "incident_id": f"m{m.id}", "created_at": self.time(u.published_at), "updated_at": self.time(u.published_at),
+            "display_at": self.time(u.published_at), "affected_components": None,
             "deliver_notifications": True, "custom_tweet": None, "tweet_id": None,
         } for u in m.updates]
         return {
             "id": f"m{m.id}", "name": self.pick(m.title, m.title_en), "status": m.status.value,
-            "created_at": _time(m.created_at), "updated_at": _time(m.updated_at), "monitoring_at": None,
-            "resolved_at": _time(m.completed_at), "impact": "maintenance",
-            "shortlink": public_url("/status"), "started_at": _time(m.started_at or m.scheduled_start),
-            "page_id": PAGE_ID, "scheduled_for": _time(m.scheduled_start),
-            "scheduled_until": _time(m.scheduled_end), "incident_updates": updates,
+            "created_at": self.time(m.created_at), "updated_at": self.time(m.updated_at), "monitoring_at": None,
+            "resolved_at": self.time(m.completed_at), "impact": "maintenance",
+            "shortlink": public_url("/status"), "started_at": self.time(m.started_at or m.scheduled_start),
+            "page_id": PAGE_ID, "scheduled_for": self.time(m.scheduled_start),
+            "scheduled_until": self.time(m.scheduled_end), "incident_updates": updates,
             "components": [self.component(c) for c in m.components if c.show_on_page],
         }
 

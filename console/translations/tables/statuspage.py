@@ -23,7 +23,6 @@ ZH = {
     # The public page.
     "Service status": "服务状态",
     "Last 90 days of %(name)s": "%(name)s 近 90 天状态",
-    "No data": "无数据",
     "90 days ago": "90 天前",
     "Today": "今天",
     "Affects:": "影响：",
