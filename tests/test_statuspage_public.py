@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import gzip
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import feedparser
 import pytest
 
+from console import create_app
 from incidents import components, maintenance, service
 from incidents.actors import Actor
+from incidents.models import Role
+from incidents.publicity import PUBLIC_CHANGE_FLAG
 from incidents.timeutil import utcnow
 from incidents.updates import publish_update, set_public_identity
+from tests.conftest import sign_in
 
 ACTOR = Actor.system("test")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -211,3 +216,41 @@ def test_resolved_incidents_move_to_the_history(app, client, page) -> None:  # n
     assert "下单缓慢" in history.text and "已全部恢复" in history.text
     assert client.get("/status/history?page=2").status_code == 404
     assert "所有服务运行正常" in client.get("/status").text
+
+
+def test_readers_with_gzip_get_the_same_page_compressed(client, page) -> None:  # noqa: ANN001
+    plain = client.get("/status")
+    packed = client.get("/status", headers={"Accept-Encoding": "gzip, br"})
+    assert packed.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in packed.headers["Vary"]
+    assert gzip.decompress(packed.data) == plain.data
+    assert packed.headers["ETag"] != plain.headers["ETag"]
+    # A validator of one encoding never answers for the other.
+    assert client.get("/status", headers={"If-None-Match": packed.headers["ETag"]}).status_code == 200
+    again = client.get("/status", headers={"Accept-Encoding": "gzip", "If-None-Match": packed.headers["ETag"]})
+    assert again.status_code == 304 and again.data == b""
+    head = client.head("/status")
+    assert head.status_code == 200 and head.data == b""
+
+
+def test_signed_in_readers_see_the_page_in_their_language(client, make_user, page) -> None:  # noqa: ANN001
+    assert "下单缓慢" in client.get("/status").text  # stored for anonymous Chinese readers
+    sign_in(client, make_user(Role.VIEWER, locale="en"))
+    assert "Slow ordering" in client.get("/status").text
+
+
+@pytest.mark.parametrize("check_seconds", [0, 3600])
+def test_a_publish_elsewhere_is_seen_through_the_database_version(engine, database_url, page, app,  # noqa: ANN001
+                                                                  check_seconds) -> None:
+    # A second app on the same database stands for another web process with its own cache.
+    other = create_app({"TESTING": True, "DATABASE_URL": database_url, "ENGINE": engine, "SECRET_KEY": "t",
+                        "STATUS_CACHE_SECONDS": check_seconds})
+    reader = other.test_client()
+    assert "我们正在排查下单缓慢的问题" in reader.get("/status").text
+    with _db(app) as session:
+        incident = service.get_incident(session, page["public"])
+        publish_update(session, incident=incident, body="另一个进程发布的进展", actor=ACTOR, now=utcnow(), zone=SHANGHAI)
+        session.info.pop(PUBLIC_CHANGE_FLAG)  # as if committed by another process: no local signal
+        session.commit()
+    fresh = "另一个进程发布的进展" in reader.get("/status").text
+    # Checking the version on every request sees it at once; a long interval keeps the stored page.
+    assert fresh is (check_seconds == 0)
