@@ -25,6 +25,7 @@ from incidents.public_models import (
     IncidentComponent,
     Maintenance,
     MaintenanceStatus,
+    MaintenanceUpdate,
     PublicPageState,
     maintenance_component,
 )
@@ -97,7 +98,8 @@ def active_public_incident_ids(session: Session) -> list[int]:
 
 
 def announced(
-    session: Session, *, now: datetime, update: StatusUpdate | None = None, maintenance_update: object = None,
+    session: Session, *, now: datetime, update: StatusUpdate | None = None,
+    maintenance_update: MaintenanceUpdate | None = None,
 ) -> None:
     """Called once per publish (incident or maintenance update) in the publishing transaction.
 

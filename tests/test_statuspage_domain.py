@@ -237,3 +237,28 @@ def test_maintenance_updates_only_move_forward_and_cancel_hides(db_session) -> N
     assert maintenance.upcoming_and_active(db_session) == []
     with pytest.raises(InvalidInput):
         maintenance.post_maintenance_update(db_session, maintenance=window, body="x", actor=ACTOR, now=T0)
+
+
+def test_the_worker_job_is_registered_once_and_advances_windows(engine, db_session) -> None:  # noqa: ANN001
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from console import statuspage_jobs
+    from incidents.timeutil import utcnow
+
+    scheduler = BackgroundScheduler(timezone="UTC")
+    scheduler.start(paused=True)  # a real job store, nothing ever runs
+    factory = sa.orm.sessionmaker(bind=engine, expire_on_commit=False)
+    try:
+        statuspage_jobs.register(scheduler, {}, factory)
+        statuspage_jobs.register(scheduler, {"MAINTENANCE_TICK_SECONDS": 10}, factory)  # replaces, never doubles
+        (job,) = scheduler.get_jobs()
+    finally:
+        scheduler.shutdown(wait=False)
+    assert (job.id, job.max_instances, job.coalesce) == (statuspage_jobs.JOB_ID, 1, True)
+    assert job.trigger.interval == timedelta(seconds=10)
+    now = utcnow()
+    maintenance.schedule_maintenance(db_session, data={"title": "升级", "scheduled_start": now - minutes(1),
+                                                       "scheduled_end": now + minutes(30)}, actor=ACTOR, now=now)
+    db_session.commit()
+    assert statuspage_jobs.advance_maintenance(factory) == 1
+    assert statuspage_jobs.advance_maintenance(factory) == 0
