@@ -12,7 +12,7 @@ from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 
 from console import config as console_config
-from console import db, errors, i18n, labels, permissions
+from console import db, errors, i18n, labels, permissions, public_cache, public_labels
 from console.auth_tokens import authenticate_api_request
 from incidents.actors import Actor
 from incidents.models import User
@@ -51,6 +51,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app, engine)
     i18n.init_app(app)
     labels.init_app(app)
+    public_labels.init_app(app)
+    public_cache.init_app(app)
     csrf.init_app(app)
     htmx.init_app(app)
     _init_login(app)
@@ -60,9 +62,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from console.views import api_clock, deadlines, incident_clock, notifications  # noqa: F401
     # Feed monitors (issue 5).
     from console.views import api_monitors, monitor_config, monitor_pages
+    # The status page's area: the API twins attach to api.bp, so import them before registering it.
+    from console.views import api_status, status_admin, status_feeds, status_public, statuspage_api  # noqa: F401
 
     for blueprint in (health.bp, auth.bp, board.bp, incident_pages.bp, api.bp, hooks.bp, intake_pages.bp,
-                      deadlines.bp, notifications.bp, monitor_pages.bp, monitor_config.bp):
+                      deadlines.bp, notifications.bp, monitor_pages.bp, monitor_config.bp,
+                      status_public.bp, status_feeds.bp, statuspage_api.bp, status_admin.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api.bp)
     csrf.exempt(hooks.bp)

@@ -71,4 +71,8 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "MONITOR_TICK_SECONDS": float(env("CRISIS_MONITOR_TICK_SECONDS", "1")),
         "MONITOR_FETCH_THREADS": int(env("CRISIS_MONITOR_FETCH_THREADS", "16")),
         "MONITOR_BATCH": int(env("CRISIS_MONITOR_BATCH", "200")),
+        # The status page: its name (empty: "Service status" in the reader's language), and how
+        # often each web process checks whether its cached public pages are still current.
+        "STATUS_PAGE_NAME": env("CRISIS_STATUS_PAGE_NAME", ""),
+        "STATUS_CACHE_SECONDS": float(env("CRISIS_STATUS_CACHE_SECONDS", "0.25")),
     }

@@ -43,6 +43,17 @@ REASONS = {
     "hours_order": lazy_gettext("Working hours must end after they start."),
     "not_snoozable": lazy_gettext("Only a deadline's reminder can be snoozed."),
     "deadline_settled": lazy_gettext("This deadline is already settled; nothing to snooze."),
+    # The status page: components, maintenance, public updates.
+    "unknown_component": lazy_gettext("There is no such component."),
+    "unknown_group": lazy_gettext("There is no such group."),
+    "position_range": lazy_gettext("Enter a whole number between 0 and %(max)s."),
+    "resolved_operational": lazy_gettext("A resolved update leaves its components operational."),
+    "window_too_long": lazy_gettext("A maintenance window lasts at most 14 days."),
+    "window_over": lazy_gettext("This window is already over."),
+    "maintenance_over": lazy_gettext("This maintenance is over."),
+    "backwards": lazy_gettext("A maintenance window only moves forward."),
+    "bad_datetime": lazy_gettext("Enter a date and time."),
+    "needs_offset": lazy_gettext("Give the time with its offset, e.g. +08:00."),
 }
 
 

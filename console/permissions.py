@@ -25,6 +25,11 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "admin": frozenset({Role.ADMIN}),
     # Feed monitors (issue 5): who may change sources and rules.
     "monitor.configure": frozenset({Role.ADMIN, Role.DUTY_MANAGER}),
+    # The status page area: components are the admins'; maintenance and an incident's public face
+    # belong to whoever speaks to the public.
+    "status.components": frozenset({Role.ADMIN}),
+    "status.maintenance": frozenset({Role.ADMIN, Role.DUTY_MANAGER, Role.COMMS}),
+    "incident.public": frozenset({Role.ADMIN, Role.DUTY_MANAGER, Role.COMMS}),
 }
 
 ENDPOINTS: dict[str, str] = {
@@ -134,6 +139,46 @@ ENDPOINTS: dict[str, str] = {
     "api.monitors.attach_mention": "incident.note",
     "api.monitors.raise_mention": "incident.open",
     "api.monitors.incident_mentions": "incident.view",
+    # --- status page area (issue 4, public side) ---
+    "status.index": PUBLIC,
+    "status.past": PUBLIC,
+    "status.incident": PUBLIC,
+    "status_feeds.history_atom": PUBLIC,
+    "status_feeds.history_rss": PUBLIC,
+    "status_feeds.incident_atom": PUBLIC,
+    "statuspage_v2.summary": PUBLIC,
+    "statuspage_v2.status": PUBLIC,
+    "statuspage_v2.components": PUBLIC,
+    "statuspage_v2.incidents": PUBLIC,
+    "statuspage_v2.unresolved": PUBLIC,
+    "statuspage_v2.maintenances": PUBLIC,
+    "statuspage_v2.upcoming": PUBLIC,
+    "statuspage_v2.active": PUBLIC,
+    "status_admin.components": "status.components",
+    "status_admin.create_component": "status.components",
+    "status_admin.edit_component": "status.components",
+    "status_admin.create_group": "status.components",
+    "status_admin.edit_group": "status.components",
+    "status_admin.maintenance_list": "status.maintenance",
+    "status_admin.create_maintenance": "status.maintenance",
+    "status_admin.maintenance_show": "status.maintenance",
+    "status_admin.maintenance_edit": "status.maintenance",
+    "status_admin.maintenance_update": "status.maintenance",
+    "status_admin.maintenance_cancel": "status.maintenance",
+    "status_admin.incident_public": "incident.public",
+    "api.list_components": "incident.view",
+    "api.create_component": "status.components",
+    "api.update_component": "status.components",
+    "api.list_component_groups": "incident.view",
+    "api.create_component_group": "status.components",
+    "api.update_component_group": "status.components",
+    "api.list_maintenance": "incident.view",
+    "api.create_maintenance": "status.maintenance",
+    "api.get_maintenance": "incident.view",
+    "api.update_maintenance": "status.maintenance",
+    "api.post_maintenance_update": "status.maintenance",
+    "api.cancel_maintenance": "status.maintenance",
+    "api.set_incident_public": "incident.public",
 }
 
 

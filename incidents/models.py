@@ -149,6 +149,11 @@ class Incident(Base):
     version: Mapped[int] = mapped_column(default=1)
     # A complaint waiting on the customer stops its clock; the reason is on the timeline.
     clock_paused_at: Mapped[datetime | None]
+    # The status page shows only the public title, never `title`; without one (or when the
+    # incident is internal-only) the incident never appears in public.
+    public_title: Mapped[str | None] = mapped_column(sa.String(200))
+    public_title_en: Mapped[str | None] = mapped_column(sa.String(200))
+    internal_only: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     commander: Mapped[User | None] = relationship(foreign_keys=[commander_id])
     comms_lead: Mapped[User | None] = relationship(foreign_keys=[comms_lead_id])
@@ -239,6 +244,9 @@ class StatusUpdate(Base):
     published_by_label: Mapped[str] = mapped_column(sa.String(100))
     # True when the system published it by itself (a holding statement).
     automatic: Mapped[bool] = mapped_column(default=False)
+    body_en: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    # What this update set each affected component to: [{"id", "status", "old_status"}].
+    components: Mapped[list[dict[str, Any]] | None] = mapped_column(sa.JSON)
 
     incident: Mapped[Incident] = relationship()
 

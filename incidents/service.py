@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from incidents import lifecycle
+from incidents import lifecycle, publicity
 from incidents.deadlines import handle_event, record_event
 from incidents.actors import Actor
 from incidents.errors import InvalidInput, NotFound, StaleVersion
@@ -211,6 +211,9 @@ def transition_incident(
         triggers.append("reopened")
     for trigger in triggers:
         handle_event(session, incident, trigger, event=event, now=now, zone=zone)
+    if target_status == Status.CLOSED:
+        # A closed incident counts as resolved on the public page whatever its last update said.
+        publicity.refresh_public_state(session, now=now)
     session.flush()
     return incident
 

@@ -22,6 +22,7 @@ OPENERS = {Role.ADMIN, Role.DUTY_MANAGER, Role.COMMS, Role.AGENT}
 COMMANDERS = {Role.ADMIN, Role.DUTY_MANAGER}
 ADMINS = {Role.ADMIN}
 PUBLISHERS = {Role.ADMIN, Role.DUTY_MANAGER, Role.COMMS}
+SPEAKERS = {Role.ADMIN, Role.DUTY_MANAGER, Role.COMMS}
 
 # endpoint: (method, path template, who may)
 EXPECTED: dict[str, tuple[str, str, set]] = {
@@ -131,6 +132,46 @@ EXPECTED: dict[str, tuple[str, str, set]] = {
     "api.monitors.attach_mention": ("POST", "/api/v1/mentions/{mention}/attach", OPENERS),
     "api.monitors.raise_mention": ("POST", "/api/v1/mentions/{mention}/raise", OPENERS),
     "api.monitors.incident_mentions": ("GET", "/api/v1/incidents/{ref}/mentions", SIGNED_IN),
+    # --- status page area (issue 4, public side); ids that do not exist answer 404 to the allowed ---
+    "status.index": ("GET", "/status", EVERYONE),
+    "status.past": ("GET", "/status/history", EVERYONE),
+    "status.incident": ("GET", "/status/incidents/{ref}", EVERYONE),
+    "status_feeds.history_atom": ("GET", "/history.atom", EVERYONE),
+    "status_feeds.history_rss": ("GET", "/history.rss", EVERYONE),
+    "status_feeds.incident_atom": ("GET", "/status/incidents/{ref}.atom", EVERYONE),
+    "statuspage_v2.summary": ("GET", "/api/v2/summary.json", EVERYONE),
+    "statuspage_v2.status": ("GET", "/api/v2/status.json", EVERYONE),
+    "statuspage_v2.components": ("GET", "/api/v2/components.json", EVERYONE),
+    "statuspage_v2.incidents": ("GET", "/api/v2/incidents.json", EVERYONE),
+    "statuspage_v2.unresolved": ("GET", "/api/v2/incidents/unresolved.json", EVERYONE),
+    "statuspage_v2.maintenances": ("GET", "/api/v2/scheduled-maintenances.json", EVERYONE),
+    "statuspage_v2.upcoming": ("GET", "/api/v2/scheduled-maintenances/upcoming.json", EVERYONE),
+    "statuspage_v2.active": ("GET", "/api/v2/scheduled-maintenances/active.json", EVERYONE),
+    "status_admin.components": ("GET", "/admin/components", ADMINS),
+    "status_admin.create_component": ("POST", "/admin/components", ADMINS),
+    "status_admin.edit_component": ("GET", "/admin/components/999999", ADMINS),
+    "status_admin.create_group": ("POST", "/admin/component-groups", ADMINS),
+    "status_admin.edit_group": ("POST", "/admin/component-groups/999999", ADMINS),
+    "status_admin.maintenance_list": ("GET", "/maintenance", SPEAKERS),
+    "status_admin.create_maintenance": ("POST", "/maintenance", SPEAKERS),
+    "status_admin.maintenance_show": ("GET", "/maintenance/999999", SPEAKERS),
+    "status_admin.maintenance_edit": ("POST", "/maintenance/999999/edit", SPEAKERS),
+    "status_admin.maintenance_update": ("POST", "/maintenance/999999/updates", SPEAKERS),
+    "status_admin.maintenance_cancel": ("POST", "/maintenance/999999/cancel", SPEAKERS),
+    "status_admin.incident_public": ("GET", "/incidents/{ref}/public", SPEAKERS),
+    "api.list_components": ("GET", "/api/v1/components", SIGNED_IN),
+    "api.create_component": ("POST", "/api/v1/components", ADMINS),
+    "api.update_component": ("PATCH", "/api/v1/components/999999", ADMINS),
+    "api.list_component_groups": ("GET", "/api/v1/component-groups", SIGNED_IN),
+    "api.create_component_group": ("POST", "/api/v1/component-groups", ADMINS),
+    "api.update_component_group": ("PATCH", "/api/v1/component-groups/999999", ADMINS),
+    "api.list_maintenance": ("GET", "/api/v1/maintenance", SIGNED_IN),
+    "api.create_maintenance": ("POST", "/api/v1/maintenance", SPEAKERS),
+    "api.get_maintenance": ("GET", "/api/v1/maintenance/999999", SIGNED_IN),
+    "api.update_maintenance": ("PATCH", "/api/v1/maintenance/999999", SPEAKERS),
+    "api.post_maintenance_update": ("POST", "/api/v1/maintenance/999999/updates", SPEAKERS),
+    "api.cancel_maintenance": ("POST", "/api/v1/maintenance/999999/cancel", SPEAKERS),
+    "api.set_incident_public": ("PUT", "/api/v1/incidents/{ref}/public", SPEAKERS),
 }
 
 

@@ -60,6 +60,10 @@ def _string(payload: dict[str, Any], key: str, required: bool = False) -> str | 
     return value
 
 
+# Public names for the request helpers, for the other API modules (console.views.api_status).
+json_body, string_field = _body, _string
+
+
 def _version(payload: dict[str, Any], required: bool) -> int | None:
     value = payload.get("version")
     if value is None and not required:
