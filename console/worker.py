@@ -122,13 +122,13 @@ class Worker:
         statuspage_jobs.register(worker, app.config, worker.sessions)
         return worker
 
-    def add_job(self, func: Callable[..., object], *args: Any, kwargs: Mapping[str, Any] | None = None,
-                **options: Any) -> None:
+    def add_job(self, func: Callable[..., object], *trigger: Any, args: tuple | list = (),
+                kwargs: Mapping[str, Any] | None = None, **options: Any) -> None:
         """APScheduler's add_job, for an area's `register`: the job runs only while this worker
         is the active one, and its failures are logged like the clock's."""
-        bound = functools.partial(func, **(kwargs or {}))
+        bound = functools.partial(func, *args, **(kwargs or {}))
         bound.__name__ = getattr(func, "__name__", "job")  # type: ignore[attr-defined]
-        self.scheduler.add_job(self._guarded(bound), *args, **options)
+        self.scheduler.add_job(self._guarded(bound), *trigger, **options)
 
     @property
     def active(self) -> bool:

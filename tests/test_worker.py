@@ -170,3 +170,15 @@ def test_the_worker_command_names_a_malformed_setting(monkeypatch) -> None:  # n
 
     assert result.exit_code == 1
     assert "CRISIS_WORKER_TICK must be a number of seconds above 0" in result.output
+
+
+def test_the_areas_jobs_run_only_in_the_active_worker(app) -> None:  # noqa: ANN001
+    """`crisis serve`/`crisis worker` build the worker from the app: feed polling and
+    maintenance windows ride on it, guarded like the clock."""
+    from console.worker import Worker
+
+    worker = Worker.from_app(app)
+    ids = {job.id for job in worker.scheduler.get_jobs()}
+    assert {"clock", "outbox"} < ids and len(ids) >= 4
+    for job in worker.scheduler.get_jobs():
+        job.func()  # not active and not started: each guarded job returns without acting
