@@ -55,11 +55,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     htmx.init_app(app)
     _init_login(app)
 
-    from console.views import api, auth, board, health, incident_pages
+    from console.views import api, api_settings, auth, board, health, incident_pages, settings
 
     for blueprint in (health.bp, auth.bp, board.bp, incident_pages.bp, api.bp):
         app.register_blueprint(blueprint)
+    settings.init_app(app)
     csrf.exempt(api.bp)
+    csrf.exempt(api_settings.bp)
     errors.init_app(app)
 
     unmapped = permissions.missing_endpoints({rule.endpoint for rule in app.url_map.iter_rules()})

@@ -96,6 +96,14 @@ def _validated(kind: str, config: dict[str, Any]) -> dict[str, Any]:
         raise InvalidInput(name, error.message, reason="channel_config") from None
 
 
+def _known(kind: str, config: dict[str, Any]) -> dict[str, Any]:
+    """The configuration, refusing keys this kind of channel does not have."""
+    for key in config:
+        if key not in CONFIG_FIELDS[kind]:
+            raise InvalidInput(f"config.{key}", f"a {kind} channel has no {key}", reason="not_editable")
+    return dict(config)
+
+
 def _flag(name: str, value: Any) -> bool:
     if not isinstance(value, bool):
         raise InvalidInput(name, f"{name} must be true or false", reason="boolean")
@@ -120,7 +128,7 @@ def create_channel(
     channel = TeamChannel(
         name=_name(session, name),
         kind=kind,
-        config=_validated(kind, {key: config.get(key) for key in CONFIG_FIELDS[kind] if key in config}),
+        config=_validated(kind, _known(kind, config)),
         enabled=_flag("enabled", enabled),
         reminders=_flag("reminders", reminders),
         escalations=_flag("escalations", escalations),
@@ -148,14 +156,12 @@ def update_channel(
     if unknown:
         raise InvalidInput(unknown[0], f"{unknown[0]} cannot be changed here", reason="not_editable")
     merged = dict(channel.config)
-    for key, value in (config or {}).items():
-        if key not in CONFIG_FIELDS[channel.kind]:
-            raise InvalidInput(f"config.{key}", f"a {channel.kind} channel has no {key}", reason="not_editable")
+    for key, value in _known(channel.kind, config or {}).items():
         if key in SECRET_FIELDS and value in (None, ""):
             continue
         merged[key] = value
     for key in clear:
-        if key not in SECRET_FIELDS or key == "url":
+        if key not in SECRET_FIELDS or key == "url" or key not in CONFIG_FIELDS[channel.kind]:
             raise InvalidInput(f"config.{key}", f"{key} cannot be removed", reason="not_editable")
         merged[key] = None
     values = {

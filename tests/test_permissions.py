@@ -19,6 +19,7 @@ EVERYONE = {"anonymous", *Role}
 SIGNED_IN = set(Role)
 OPENERS = {Role.ADMIN, Role.DUTY_MANAGER, Role.COMMS, Role.AGENT}
 COMMANDERS = {Role.ADMIN, Role.DUTY_MANAGER}
+ADMINS = {Role.ADMIN}
 
 # endpoint: (method, path template, who may)
 EXPECTED: dict[str, tuple[str, str, set]] = {
@@ -46,6 +47,45 @@ EXPECTED: dict[str, tuple[str, str, set]] = {
     "api.acknowledge_incident": ("POST", "/api/v1/incidents/{ref}/acknowledge", COMMANDERS),
     "api.add_note": ("POST", "/api/v1/incidents/{ref}/notes", OPENERS),
     "api.list_users": ("GET", "/api/v1/users", SIGNED_IN),
+    # Settings behind the clock (issue 3): playbooks, duty roster, team channels, business calendar.
+    "playbooks.index": ("GET", "/settings/playbooks", COMMANDERS),
+    "playbooks.show": ("GET", "/settings/playbooks/outage", COMMANDERS),
+    "playbooks.save": ("POST", "/settings/playbooks/outage", ADMINS),
+    "roster.show": ("GET", "/roster", SIGNED_IN),
+    "roster.add": ("POST", "/roster/shifts", COMMANDERS),
+    "roster.take_duty": ("POST", "/roster/on-duty", COMMANDERS),
+    "roster.remove": ("POST", "/roster/shifts/999/delete", COMMANDERS),
+    "channels.index": ("GET", "/settings/channels", ADMINS),
+    "channels.new": ("GET", "/settings/channels/new?kind=wecom", ADMINS),
+    "channels.create": ("POST", "/settings/channels", ADMINS),
+    "channels.edit": ("GET", "/settings/channels/999/edit", ADMINS),
+    "channels.update": ("POST", "/settings/channels/999", ADMINS),
+    "channels.switch": ("POST", "/settings/channels/999/switch", ADMINS),
+    "channels.send_test": ("POST", "/settings/channels/999/test", ADMINS),
+    "channels.delete": ("POST", "/settings/channels/999/delete", ADMINS),
+    "calendar.show": ("GET", "/settings/calendar", ADMINS),
+    "calendar.save_hours": ("POST", "/settings/calendar/hours", ADMINS),
+    "calendar.add_day": ("POST", "/settings/calendar/days", ADMINS),
+    "calendar.remove_day": ("POST", "/settings/calendar/days/2026-10-01/delete", ADMINS),
+    "api.settings.list_playbooks": ("GET", "/api/v1/playbooks", COMMANDERS),
+    "api.settings.get_playbook": ("GET", "/api/v1/playbooks/outage", COMMANDERS),
+    "api.settings.change_playbook": ("PATCH", "/api/v1/playbooks/outage", ADMINS),
+    "api.settings.list_shifts": ("GET", "/api/v1/roster/shifts", SIGNED_IN),
+    "api.settings.add_shift": ("POST", "/api/v1/roster/shifts", COMMANDERS),
+    "api.settings.remove_shift": ("DELETE", "/api/v1/roster/shifts/999", COMMANDERS),
+    "api.settings.on_duty": ("GET", "/api/v1/roster/on-duty", SIGNED_IN),
+    "api.settings.list_channels": ("GET", "/api/v1/channels", ADMINS),
+    "api.settings.get_channel": ("GET", "/api/v1/channels/999", ADMINS),
+    "api.settings.create_channel": ("POST", "/api/v1/channels", ADMINS),
+    "api.settings.update_channel": ("PATCH", "/api/v1/channels/999", ADMINS),
+    "api.settings.delete_channel": ("DELETE", "/api/v1/channels/999", ADMINS),
+    "api.settings.test_channel": ("POST", "/api/v1/channels/999/test", ADMINS),
+    "api.settings.get_business_hours": ("GET", "/api/v1/business-hours", ADMINS),
+    "api.settings.put_business_hours": ("PUT", "/api/v1/business-hours", ADMINS),
+    "api.settings.list_calendar_days": ("GET", "/api/v1/calendar/days", ADMINS),
+    "api.settings.set_calendar_day": ("POST", "/api/v1/calendar/days", ADMINS),
+    "api.settings.remove_calendar_day": ("DELETE", "/api/v1/calendar/days/2026-10-01", ADMINS),
+    "api.settings.calendar_preview": ("GET", "/api/v1/calendar/preview", ADMINS),
 }
 
 
