@@ -59,12 +59,12 @@ def test_bad_shifts_are_refused_at_the_field(signed_in, make_user, db) -> None: 
     start = _tomorrow_local()
     good = {"user_id": str(signed_in.user.id), "starts_at": _local(start), "ends_at": _local(start + timedelta(hours=8))}
     cases = [
-        ({"ends_at": _local(start - timedelta(hours=1))}, "ends_at", "The shift must end after it starts."),
-        ({"ends_at": _local(start)}, "ends_at", "The shift must end after it starts."),
+        ({"ends_at": _local(start - timedelta(hours=1))}, "ends_at", "The end must come after the start."),
+        ({"ends_at": _local(start)}, "ends_at", "The end must come after the start."),
         ({"ends_at": _local(start + timedelta(days=7, minutes=1))}, "ends_at", "A shift lasts at most 7 days."),
         ({"user_id": "999999"}, "user_id", "No such active user."),
         ({"user_id": ""}, "user_id", "This field is required."),
-        ({"user_id": str(agent.id)}, "user_id", "Only duty managers and administrators can be on duty."),
+        ({"user_id": str(agent.id)}, "user_id", "Only duty managers and admins can be on duty."),
         ({"starts_at": "tomorrow morning"}, "starts_at", "Enter a date and a time."),
         ({"starts_at": ""}, "starts_at", "This field is required."),
         ({"note": "x" * 201}, "note", "At most 200 characters."),

@@ -16,19 +16,11 @@ from console.i18n import REASONS, message_for
 from console.permissions import role_may
 from incidents.errors import InvalidInput
 
-# The reasons the settings' domain functions give, said in the reader's language.
+# The settings' own reasons, said in the reader's language (the clock's are in console/i18n.py).
 REASONS.update({
-    "whole_minutes": _l("Enter a whole number of minutes."),
-    "minutes_range": _l("Enter between %(min)s and %(max)s minutes."),
-    "reminder_too_early": _l("The reminder must be shorter than the deadline itself."),
-    "around_the_clock": _l("Only complaint deadlines can count in business hours."),
-    "end_before_start": _l("The shift must end after it starts."),
-    "shift_too_long": _l("A shift lasts at most 7 days."),
-    "not_duty_role": _l("Only duty managers and administrators can be on duty."),
     "datetime_format": _l("Enter a date and a time."),
     "hours_range": _l("Choose between %(min)s and %(max)s hours."),
     "time_format": _l("Enter a time like 09:00."),
-    "hours_order": _l("Working hours must end after they start."),
     "date_format": _l("Enter a date like 2026-10-01."),
     "date_range": _l("Choose a date between %(earliest)s and %(latest)s."),
     "has_messages": _l("This channel has sent messages and keeps their history: disable it instead."),
