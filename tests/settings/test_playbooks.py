@@ -86,16 +86,16 @@ def test_an_unchanged_form_saves_nothing(admin, db) -> None:  # noqa: ANN001
 
 
 BAD_NUMBERS = [
-    ("first_notice.offset", "-1", "Enter between 0 and 43200 minutes."),
-    ("first_notice.offset", "43201", "Enter between 0 and 43200 minutes."),
-    ("first_notice.offset", "99999999999999999999", "Enter between 0 and 43200 minutes."),
+    ("first_notice.offset", "-1", "Enter whole minutes between 0 and 43200."),
+    ("first_notice.offset", "43201", "Enter whole minutes between 0 and 43200."),
+    ("first_notice.offset", "99999999999999999999", "Enter whole minutes between 0 and 43200."),
     ("first_notice.offset", "five", "Enter a whole number of minutes."),
     ("first_notice.offset", "2.5", "Enter a whole number of minutes."),
     ("first_notice.offset", "", "This field is required."),
-    ("public_update.period", "0", "Enter between 1 and 43200 minutes."),
+    ("public_update.period", "0", "Enter whole minutes between 1 and 43200."),
     ("first_notice.remind_before", "5", "The reminder must be shorter than the deadline itself."),
     ("P2.outreach.remind_before", "60", "The reminder must be shorter than the deadline itself."),
-    ("first_notice.escalate_every", "0", "Enter between 1 and 43200 minutes."),
+    ("first_notice.escalate_every", "0", "Enter whole minutes between 1 and 43200."),
 ]
 
 
