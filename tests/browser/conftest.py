@@ -10,6 +10,9 @@ from playwright.sync_api import Page, expect
 from tests.support.servers import LiveServer  # noqa: F401 (browser tests import it from here too)
 
 CHROMIUM = "/usr/bin/chromium"
+# A loaded CI machine (two cores, the suite's own servers) can take seconds to answer a
+# navigation; assertions wait up to this long before failing. Not a speed claim.
+expect.set_options(timeout=15_000)
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 

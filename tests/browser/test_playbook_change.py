@@ -64,7 +64,7 @@ def test_admin_changes_first_notice_offset(live_server: LiveServer, browser: Bro
     # A negative number is refused beside the field, and nothing is saved.
     page.get_by_label(OFFSET).fill("-1")
     page.get_by_role("button", name="保存数值").click()
-    expect(page.get_by_text("请填写 0 到 43200 之间的分钟数。")).to_be_visible()
+    expect(page.get_by_text("请输入 0 到 43200 之间的整数分钟。")).to_be_visible()
     expect(page.get_by_label(OFFSET)).to_have_attribute("aria-invalid", "true")
     with app.extensions["db_sessionmaker"]() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(PlaybookRevision)) == 0
