@@ -261,9 +261,12 @@ def main() -> None:
         print(json.dumps(figures, ensure_ascii=False, indent=2))
         return
     print(json.dumps(figures, ensure_ascii=False, indent=2))
-    ok = (figures["lag_s_all"].get("p99", 99) < 2 and not missing
-          and all(v <= args.interval + 2 for v in latencies))
-    print("verdict:", "keeps up" if ok else "FALLS BEHIND or misses the bound")
+    # Keeping up: no poll later than a tenth of the interval (lag includes waiting for the
+    # 1 s tick and the whole tick's work), spare capacity, every critical post within the bound.
+    keeps_up = figures["lag_s_all"].get("max", 1e9) < args.interval / 10 and needed < achieved
+    in_bound = not missing and all(v <= args.interval + 2 for v in latencies)
+    print("verdict:", "keeps up" if keeps_up else "FALLS BEHIND", "/",
+          f"entry to incident within {args.interval + 2} s" if in_bound else "entry to incident OVER the bound")
 
 
 if __name__ == "__main__":

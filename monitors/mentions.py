@@ -159,7 +159,7 @@ def attach_mentions(
     """Attach mentions to an incident with one timeline entry; mentions already there are skipped."""
     now = ensure_aware(now)
     if incident.status == Status.CLOSED:
-        raise InvalidInput("incident", "a closed incident cannot take mentions", reason="closed")
+        raise InvalidInput("incident", "a closed incident cannot take mentions", reason="incident_closed")
     for mention in mentions:
         if mention.incident_id not in (None, incident.id):
             raise InvalidInput("incident", "this mention already belongs to another incident",

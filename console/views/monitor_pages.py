@@ -45,6 +45,7 @@ REASONS = {
     "mention_state": _l("Only a new mention can be dismissed."),
     "mention_elsewhere": _l("This mention already belongs to another incident."),
     "no_incident": _l("There is no incident %(reference)s."),
+    "incident_closed": _l("This incident is closed; attach the mention to an open one."),
 }
 STATE_LABELS = {
     MentionState.NEW: _l("New"),

@@ -21,6 +21,7 @@ ZH = {
     "Only a new mention can be dismissed.": "只有新提及可以忽略。",
     "This mention already belongs to another incident.": "这条提及已归入其他事件。",
     "There is no incident %(reference)s.": "找不到事件 %(reference)s。",
+    "This incident is closed; attach the mention to an open one.": "该事件已关闭，请将提及归入仍在处理中的事件。",
     # Mention states and platforms
     "New": "新",
     "Dismissed": "已忽略",
