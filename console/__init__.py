@@ -57,14 +57,21 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     htmx.init_app(app)
     _init_login(app)
 
-    from console.views import api, auth, board, health, incident_pages
+    from console.views import api, api_intake, auth, board, health, hooks, incident_pages, intake_pages  # noqa: F401
+    # The clock on screen (issue 3): these add routes to the incidents and api blueprints.
+    from console.views import api_clock, deadlines, incident_clock, notifications  # noqa: F401
+    # Feed monitors (issue 5).
+    from console.views import api_monitors, monitor_config, monitor_pages
     # The status page's area: the API twins attach to api.bp, so import them before registering it.
     from console.views import api_status, status_admin, status_feeds, status_public, statuspage_api  # noqa: F401
 
-    for blueprint in (health.bp, auth.bp, board.bp, incident_pages.bp, api.bp,
+    for blueprint in (health.bp, auth.bp, board.bp, incident_pages.bp, api.bp, hooks.bp, intake_pages.bp,
+                      deadlines.bp, notifications.bp, monitor_pages.bp, monitor_config.bp,
                       status_public.bp, status_feeds.bp, statuspage_api.bp, status_admin.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api.bp)
+    csrf.exempt(hooks.bp)
+    csrf.exempt(api_monitors.bp)
     errors.init_app(app)
 
     unmapped = permissions.missing_endpoints({rule.endpoint for rule in app.url_map.iter_rules()})
@@ -91,6 +98,10 @@ def current_actor() -> Actor:
     return g.actor
 
 
+# Areas answered to scripts with a token, never to a browser session.
+TOKEN_AREAS = ("api.", "hooks.")
+
+
 def _enforce_permissions() -> Any:
     """Authenticate (session or bearer token) and check the role matrix for every request."""
     endpoint = request.endpoint
@@ -98,12 +109,14 @@ def _enforce_permissions() -> Any:
         return None  # 404 or 405: the error handlers answer
     permission = permissions.permission_for(endpoint)
     ip = request.remote_addr or ""
-    if endpoint.startswith("api."):
-        token = authenticate_api_request()
+    if endpoint.startswith(TOKEN_AREAS):
+        hook = endpoint.startswith("hooks.")
+        token = authenticate_api_request(allow_query_token=hook)
         if token is None:
-            return errors.api_error(401, "unauthorized", "a valid bearer token is required")
+            return errors.api_error(401, "unauthorized", "a valid bearer token is required"
+                                    + (" (header, or ?token= in the URL)" if hook else ""))
         role = token.role
-        g.actor = Actor(label=f"api:{token.name}", user_id=token.user_id, ip=ip)
+        g.actor = Actor(label=f"{'hook' if hook else 'api'}:{token.name}", user_id=token.user_id, ip=ip)
     elif current_user.is_authenticated:
         role = current_user.role
         g.actor = Actor(label=current_user.display_name, user_id=current_user.id, ip=ip)
@@ -115,7 +128,7 @@ def _enforce_permissions() -> Any:
     if role is None:
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
     if not permissions.role_may(role, permission):
-        if endpoint.startswith("api."):
+        if endpoint.startswith(TOKEN_AREAS):
             return errors.api_error(403, "forbidden", f"the role {role.value} may not do this")
         return errors.forbidden_page()
     return None

@@ -10,10 +10,16 @@ from incidents.models import ApiToken
 from incidents.timeutil import utcnow
 
 
-def authenticate_api_request() -> ApiToken | None:
-    """The live token named by `Authorization: Bearer …`, or None."""
+def authenticate_api_request(*, allow_query_token: bool = False) -> ApiToken | None:
+    """The live token named by `Authorization: Bearer …`, or None.
+
+    With `allow_query_token` (alert hooks only: some senders cannot set headers) a
+    `?token=…` in the URL is accepted when no Authorization header is sent.
+    """
     header = request.headers.get("Authorization", "")
     scheme, _, secret = header.partition(" ")
+    if not header and allow_query_token:
+        scheme, secret = "bearer", request.args.get("token", "")
     if scheme.lower() != "bearer" or not secret.strip():
         return None
     session = get_session()

@@ -1,8 +1,9 @@
-"""The `crisis` command: serve, migrate, manage people and tokens."""
+"""The `crisis` command: serve, run the worker, migrate, manage people and tokens."""
 
 from __future__ import annotations
 
 import secrets
+import signal
 import sys
 
 import click
@@ -10,6 +11,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from console import create_app, migrate
+from console.worker import Worker, configure_logging
 from incidents import accounts
 from incidents.actors import Actor
 from incidents.errors import DomainError
@@ -20,7 +22,10 @@ CLI_ACTOR = Actor(label="cli")
 
 
 def _app() -> Flask:
-    return create_app()
+    try:
+        return create_app()
+    except ValueError as error:  # a malformed CRISIS_* setting: say which, without a traceback
+        raise click.ClickException(str(error)) from None
 
 
 def _session(app: Flask):  # noqa: ANN202
@@ -65,16 +70,65 @@ def ensure_demo_admin(app: Flask) -> None:
 @click.option("--threads", default=8, show_default=True, type=int)
 @click.option("--create-admin/--no-create-admin", default=True, show_default=True,
               help="Create an admin with a random password when the database has no user.")
-def serve(host: str, port: int, threads: int, create_admin: bool) -> None:
-    """Migrate, then serve the console (one process, for the embedded SQLite default)."""
+@click.option("--worker/--no-worker", "with_worker", default=True, show_default=True,
+              help="Also run the worker (deadline steps, outbox) in this process.")
+def serve(host: str, port: int, threads: int, create_admin: bool, with_worker: bool) -> None:
+    """Migrate, then serve the console and run the worker (one process, for one machine)."""
     from waitress import serve as waitress_serve
 
+    configure_logging()
     app = _app()
     migrate.upgrade(app.config["DATABASE_URL"])
     if create_admin:
         ensure_demo_admin(app)
+    worker = Worker.from_app(app) if with_worker else None
+    # waitress stops cleanly on KeyboardInterrupt; make SIGTERM (systemd, docker) do the same.
+    signal.signal(signal.SIGTERM, _interrupt)
+    if worker is not None:
+        worker.start()
     click.echo(f"Crisis console on http://{host}:{port}/")
-    waitress_serve(app, host=host, port=port, threads=threads, ident="crisis-console")
+    try:
+        waitress_serve(app, host=host, port=port, threads=threads, ident="crisis-console")
+    finally:
+        if worker is not None:
+            worker.stop()
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def require_schema_at_head(app: Flask) -> None:
+    """Refuse to go on unless the database is migrated to exactly what this code expects."""
+    url = app.config["DATABASE_URL"]
+    try:
+        with app.extensions["db_engine"].connect() as connection:
+            current = migrate.current_revisions(connection)
+    except sa.exc.SQLAlchemyError as error:
+        reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+        raise click.ClickException(f"cannot reach the database: {reason}") from None
+    expected = migrate.head_revisions(url)
+    if current != expected:
+        at = f"at revision {', '.join(sorted(current))}" if current else "not migrated"
+        raise click.ClickException(
+            f"the database is {at} but this version needs revision {', '.join(sorted(expected))}: "
+            "run `crisis db upgrade` first"
+        )
+
+
+@main.command()
+def worker() -> None:
+    """Run the worker alone: deadline reminders and escalations, outbox delivery. No web server.
+
+    Any number may run against one PostgreSQL database: one is active, the others stand by
+    and take over within seconds when it stops. Stops cleanly on SIGTERM or Ctrl-C.
+    """
+    configure_logging()
+    app = _app()
+    require_schema_at_head(app)
+    runner = Worker.from_app(app)
+    click.echo("worker started; Ctrl-C to stop", err=True)
+    runner.run_until_signalled()
 
 
 @main.group()
@@ -148,3 +202,5 @@ def token_revoke(name: str) -> None:
     click.echo(f"revoked {name}")
 
 
+if __name__ == "__main__":
+    main()

@@ -16,6 +16,20 @@ def _bool(value: str | None, default: bool = False) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
 
 
+def _seconds(name: str, default: float) -> float:
+    """A positive number of seconds from CRISIS_<name>, or a clear error naming the variable."""
+    raw = os.environ.get(f"CRISIS_{name}", "")
+    if not raw.strip():
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < 86400:
+        raise ValueError(f"CRISIS_{name} must be a number of seconds above 0, not {raw!r}")
+    return value
+
+
 def _secret_key(instance_path: Path) -> str:
     """CRISIS_SECRET_KEY, else a key generated once and kept in the instance folder."""
     if key := os.environ.get("CRISIS_SECRET_KEY"):
@@ -47,6 +61,16 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "ALLOWED_NETWORKS": [n for n in env("CRISIS_ALLOWED_NETWORKS", "").split(",") if n.strip()],
         "BOARD_POLL_SECONDS": int(env("CRISIS_BOARD_POLL_SECONDS", "5")),
         "PUBLIC_URL": env("CRISIS_PUBLIC_URL", "http://127.0.0.1:5000"),
+        # The worker: how often it looks for due deadlines and due messages, how often a
+        # standby tries to take over, and how long one delivery may wait on a channel.
+        "WORKER_TICK_SECONDS": _seconds("WORKER_TICK", 1.0),
+        "OUTBOX_TICK_SECONDS": _seconds("OUTBOX_TICK", 2.0),
+        "WORKER_LOCK_RETRY_SECONDS": _seconds("WORKER_LOCK_RETRY", 2.0),
+        "OUTBOX_TIMEOUT_SECONDS": _seconds("OUTBOX_TIMEOUT", 10.0),
+        # Feed monitors (issue 5): the worker's polling tick, parallel fetches, sources per tick.
+        "MONITOR_TICK_SECONDS": float(env("CRISIS_MONITOR_TICK_SECONDS", "1")),
+        "MONITOR_FETCH_THREADS": int(env("CRISIS_MONITOR_FETCH_THREADS", "16")),
+        "MONITOR_BATCH": int(env("CRISIS_MONITOR_BATCH", "200")),
         # The status page: its name (empty: "Service status" in the reader's language), and how
         # often each web process checks whether its cached public pages are still current.
         "STATUS_PAGE_NAME": env("CRISIS_STATUS_PAGE_NAME", ""),

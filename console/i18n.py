@@ -31,6 +31,7 @@ REASONS = {
     "unknown_rule": lazy_gettext("There is no such rule in this playbook."),
     "unknown_step": lazy_gettext("There is no such step in this playbook."),
     "unknown_trigger": lazy_gettext("Unknown event."),
+    # The clock on screen (issue 3): deadlines, checklist, snoozing.
     "already_met": lazy_gettext("This deadline is already met."),
     "already_waived": lazy_gettext("This deadline was already waived."),
     "pause_complaint_only": lazy_gettext("Only a complaint's clock can be paused."),
@@ -40,6 +41,8 @@ REASONS = {
     "shift_too_long": lazy_gettext("A shift lasts at most 7 days."),
     "not_duty_role": lazy_gettext("Only duty managers and admins can be on duty."),
     "hours_order": lazy_gettext("Working hours must end after they start."),
+    "not_snoozable": lazy_gettext("Only a deadline's reminder can be snoozed."),
+    "deadline_settled": lazy_gettext("This deadline is already settled; nothing to snooze."),
     # The status page: components, maintenance, public updates.
     "unknown_component": lazy_gettext("There is no such component."),
     "unknown_group": lazy_gettext("There is no such group."),

@@ -54,6 +54,39 @@ EVENT_LABELS = {
     EventKind.NOTE: _l("added a note"),
     EventKind.ASSIGNED: _l("changed the assignment"),
     EventKind.ACKNOWLEDGED: _l("acknowledged the incident"),
+    EventKind.ALERT_FIRING: _l("reported firing alerts"),
+    EventKind.ALERT_RESOLVED: _l("reported alerts as resolved"),
+    EventKind.COMPLAINT_SURGE: _l("raised it: complaints reached the surge threshold"),
+    EventKind.COMPLAINT_RECEIVED: _l("attached a new complaint"),
+    # Feed monitors (issue 5)
+    EventKind.MONITOR_RAISED: _l("raised the incident from the feeds"),
+    EventKind.MENTION_ATTACHED: _l("attached mentions"),
+    # The clock (issue 3).
+    EventKind.PUBLIC_UPDATE: _l("published a public update"),
+    EventKind.CHECKLIST_TICKED: _l("ticked a checklist step"),
+    EventKind.DEADLINE_MET: _l("marked a deadline met"),
+    EventKind.DEADLINE_WAIVED: _l("waived a deadline"),
+    EventKind.DEADLINE_REMINDED: _l("sent a reminder"),
+    EventKind.DEADLINE_MISSED: _l("a deadline was missed"),
+    EventKind.DEADLINE_ESCALATED: _l("escalated an overdue deadline"),
+    EventKind.REMINDER_SNOOZED: _l("snoozed a reminder"),
+    EventKind.CLOCK_PAUSED: _l("paused the clock"),
+    EventKind.CLOCK_RESUMED: _l("resumed the clock"),
+}
+# The clock (issue 3): who owns a deadline, who hears of it at each escalation step, and
+# the reasons the system itself gives when it ends a deadline.
+OWNER_LABELS = {
+    "commander": _l("Commander"),
+    "comms_lead": _l("Comms lead"),
+    "duty_manager": _l("Duty manager on duty"),
+    "owner": _l("Owner"),
+    "admins": _l("Administrators"),
+}
+SYSTEM_WAIVE_REASONS = {
+    "closed": _l("Ended: the incident was closed"),
+    "ended:resolved": _l("Ended: the incident was resolved"),
+    "ended:closed": _l("Ended: the incident was closed"),
+    "reopened": _l("Cancelled: the incident was reopened"),
 }
 FIELD_LABELS = {
     "title": _l("Title"),
@@ -83,6 +116,12 @@ def value_label(field: str, value: str | None) -> str:
     return str(value)
 
 
+def waive_reason(reason: str) -> str:
+    """A waive reason as people read it: the system's own reasons translated, a person's as written."""
+    label = SYSTEM_WAIVE_REASONS.get(reason)
+    return str(label) if label is not None else reason
+
+
 def init_app(app: Flask) -> None:
     """Expose the label tables to every template."""
 
@@ -93,4 +132,5 @@ def init_app(app: Flask) -> None:
             "STATUS_LABELS": STATUS_LABELS, "TRANSITION_LABELS": TRANSITION_LABELS,
             "SOURCE_LABELS": SOURCE_LABELS, "ROLE_LABELS": ROLE_LABELS,
             "EVENT_LABELS": EVENT_LABELS, "FIELD_LABELS": FIELD_LABELS, "value_label": value_label,
+            "OWNER_LABELS": OWNER_LABELS, "waive_reason": waive_reason,
         }

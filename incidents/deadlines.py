@@ -21,7 +21,7 @@ from incidents import clock
 from incidents.actors import Actor
 from incidents.business_hours import BusinessCalendar
 from incidents.errors import InvalidInput, NotFound
-from incidents.lifecycle import Kind
+from incidents.lifecycle import Kind, Status
 from incidents.models import CalendarDay, Deadline, DeadlineState, EventKind, Incident, TimelineEvent
 from incidents.playbooks import Rule, effective_playbook
 from incidents.settings import get_setting
@@ -330,12 +330,17 @@ def resume_clock(
 
 
 def next_deadline(session: Session, incident_ids: list[int]) -> dict[int, Deadline]:
-    """The most urgent open deadline of each incident (soonest due; missed ones are the soonest)."""
+    """The most urgent open deadline of each incident (soonest due; missed ones are the soonest).
+
+    A closed incident has none: its missed deadlines are history, not a countdown.
+    """
     if not incident_ids:
         return {}
     rows = session.scalars(
         sa.select(Deadline)
-        .where(Deadline.incident_id.in_(incident_ids), Deadline.state.in_(OPEN_STATES))
+        .join(Incident, Incident.id == Deadline.incident_id)
+        .where(Deadline.incident_id.in_(incident_ids), Deadline.state.in_(OPEN_STATES),
+               Incident.status != Status.CLOSED)
         .order_by(Deadline.incident_id, Deadline.due_at, Deadline.id)
     )
     result: dict[int, Deadline] = {}
@@ -345,12 +350,17 @@ def next_deadline(session: Session, incident_ids: list[int]) -> dict[int, Deadli
 
 
 def pending_deadlines(session: Session, *, limit: int = 500) -> list[Deadline]:
-    """Every open deadline across incidents, soonest first (the deadlines page)."""
+    """Every open deadline across incidents, soonest first (the deadlines page).
+
+    A closed incident's missed deadlines stay missed for the record but are nobody's work:
+    left in, they would pile up at the top (the oldest due first) and push live ones out.
+    """
     return list(
         session.scalars(
             sa.select(Deadline)
+            .join(Incident, Incident.id == Deadline.incident_id)
             .options(selectinload(Deadline.incident))
-            .where(Deadline.state.in_(OPEN_STATES))
+            .where(Deadline.state.in_(OPEN_STATES), Incident.status != Status.CLOSED)
             .order_by(Deadline.due_at, Deadline.id)
             .limit(limit)
         )

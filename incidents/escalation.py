@@ -22,7 +22,7 @@ from incidents.actors import Actor
 from incidents.deadlines import _schedule, record_event
 from incidents.lifecycle import Status
 from incidents.models import Deadline, DeadlineState, EventKind, Incident, TeamChannel, User
-from incidents.roster import on_duty
+from incidents.roster import duty_managers_to_tell
 from incidents.timeutil import ensure_aware
 
 BATCH = 200
@@ -70,48 +70,63 @@ def fire_due(
     }
     channels: list[TeamChannel] = notify.active_channels(session)
     people = _People(session, now)
+    # Claim everything first, then write what the steps mean: the claims then run with no
+    # pending objects to flush, and the writes go out together in one flush.
+    claimed: list[tuple[Deadline, list[int]]] = []
+    connection = session.connection()
     for deadline_id, seen_stage in candidates:
         deadline = deadlines.get(deadline_id)
         if deadline is None or deadline.stage != seen_stage:
             report.lost_claims += 1
             continue
         steps = _schedule(deadline).steps_due(seen_stage, now)
-        if not steps or not _claim(session, deadline, seen_stage, steps[-1]):
+        if not steps or not _claim(connection, deadline, seen_stage, steps[-1]):
             report.lost_claims += 1
             continue
-        for stage in steps:
-            _take_step(session, deadline, stage, now=now, zone=zone, public_url=public_url,
-                       channels=channels, people=people)
-            report.steps += 1
+        claimed.append((deadline, steps))
+    with session.no_autoflush:
+        for deadline, steps in claimed:
+            for stage in steps:
+                _take_step(session, deadline, stage, now=now, zone=zone, public_url=public_url,
+                           channels=channels, people=people)
+                report.steps += 1
     session.flush()
     return report
 
 
-def _claim(session: Session, deadline: Deadline, seen_stage: int, new_stage: int) -> bool:
+_DEADLINES = Deadline.__table__
+# Built once: a claim per deadline is the worker's hottest statement.
+_CLAIM = (
+    sa.update(_DEADLINES)
+    .where(
+        _DEADLINES.c.id == sa.bindparam("claim_id"),
+        _DEADLINES.c.stage == sa.bindparam("seen_stage"),
+        # A person meeting or waiving it meanwhile wins: the claim then finds nothing.
+        _DEADLINES.c.state == sa.bindparam("seen_state"),
+        _DEADLINES.c.next_fire_at.is_not(None),
+    )
+    .values(stage=sa.bindparam("new_stage"), next_fire_at=sa.bindparam("new_fire_at"), state=sa.bindparam("new_state"))
+)
+
+
+def _claim(connection: sa.Connection, deadline: Deadline, seen_stage: int, new_stage: int) -> bool:
     """Move the deadline to `new_stage` only if nobody else moved it since we read it."""
-    schedule = _schedule(deadline)
-    next_fire_at = schedule.next_fire_at(new_stage)
+    next_fire_at = _schedule(deadline).next_fire_at(new_stage)
     if deadline.incident.status == Status.CLOSED:
         next_fire_at = None
-    values: dict[str, object] = {"stage": new_stage, "next_fire_at": next_fire_at}
-    if new_stage >= clock.OVERDUE:
-        values["state"] = DeadlineState.MISSED
-    result = session.execute(
-        sa.update(Deadline)
-        .where(
-            Deadline.id == deadline.id,
-            Deadline.stage == seen_stage,
-            # A person meeting or waiving it meanwhile wins: the claim then finds nothing.
-            Deadline.state == deadline.state,
-            Deadline.next_fire_at.is_not(None),
-        )
-        .values(**values)
-        .execution_options(synchronize_session=False)
+    state = DeadlineState.MISSED if new_stage >= clock.OVERDUE else deadline.state
+    result = connection.execute(
+        _CLAIM,
+        {
+            "claim_id": deadline.id, "seen_stage": seen_stage, "seen_state": deadline.state,
+            "new_stage": new_stage, "new_fire_at": next_fire_at, "new_state": state,
+        },
     )
     if result.rowcount != 1:
         return False
-    for name, value in values.items():
-        set_committed_value(deadline, name, value)
+    set_committed_value(deadline, "stage", new_stage)
+    set_committed_value(deadline, "next_fire_at", next_fire_at)
+    set_committed_value(deadline, "state", state)
     return True
 
 
@@ -126,9 +141,7 @@ class _People:
 
     def duty_manager(self) -> list[User]:
         if self._on_duty is None:
-            person = on_duty(self.session, self.now)
-            # Nobody on the roster: tell every duty manager rather than no one.
-            self._on_duty = [person] if person else notify.active_duty_managers(self.session)
+            self._on_duty = duty_managers_to_tell(self.session, self.now)
         return self._on_duty
 
     def admins(self) -> list[User]:

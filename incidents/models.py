@@ -183,6 +183,14 @@ class EventKind(enum.StrEnum):
     REMINDER_SNOOZED = "reminder_snoozed"
     CLOCK_PAUSED = "clock_paused"
     CLOCK_RESUMED = "clock_resumed"
+    # Inbound signals (monitors.alert_intake, monitors.complaints).
+    ALERT_FIRING = "alert_firing"
+    ALERT_RESOLVED = "alert_resolved"
+    COMPLAINT_SURGE = "complaint_surge"
+    COMPLAINT_RECEIVED = "complaint_received"
+    # Feed monitors (issue 5): a monitor raised the incident; mentions joined it.
+    MONITOR_RAISED = "monitor_raised"
+    MENTION_ATTACHED = "mention_attached"
 
 
 class TimelineEvent(Base):

@@ -7,7 +7,7 @@ OutboxMessage each, delivered later by the worker with retries (incidents.outbox
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -66,18 +66,33 @@ def notify_people(
     zone: ZoneInfo,
     step: int = 0,
 ) -> list[Notification]:
-    """One bell entry per person (each in their own language); duplicates are dropped."""
+    """One bell entry per person about a deadline (each in their own language); duplicates are dropped."""
+    texts = {language: deadline_text(kind, language, incident=incident, deadline=deadline, now=now, zone=zone,
+                                     step=step)
+             for language in ("zh", "en")}
+    return notify_users(session, users, kind=kind, incident=incident, texts=texts, now=now, deadline=deadline)
+
+
+def notify_users(
+    session: Session,
+    users: Iterable[User],
+    *,
+    kind: str,
+    incident: Incident,
+    texts: Mapping[str, str],
+    now: datetime,
+    deadline: Deadline | None = None,
+) -> list[Notification]:
+    """One bell entry per person about an incident, in their language (`texts`: {"zh", "en"})."""
     seen: set[int] = set()
     made = []
     for user in users:
         if user.id in seen or not user.active:
             continue
         seen.add(user.id)
-        text = deadline_text(kind, language_of(user.locale), incident=incident, deadline=deadline, now=now,
-                             zone=zone, step=step)
         notification = Notification(
-            user_id=user.id, incident_id=incident.id, deadline_id=deadline.id, kind=kind,
-            title=text[:300], created_at=now,
+            user_id=user.id, incident_id=incident.id, deadline_id=deadline.id if deadline else None, kind=kind,
+            title=texts[language_of(user.locale)][:300], created_at=now,
         )
         session.add(notification)
         made.append(notification)
@@ -151,3 +166,28 @@ def active_duty_managers(session: Session) -> list[User]:
     return list(
         session.scalars(sa.select(User).where(User.role == Role.DUTY_MANAGER, User.active.is_(True)).order_by(User.id))
     )
+
+
+def notify_incident(
+    session: Session, users: Iterable[User], *, kind: str, incident: Incident, texts: dict[str, str], now: datetime,
+) -> list[Notification]:
+    """One bell entry per person about an incident (not a deadline); `texts` per language ("zh", "en")."""
+    made = []
+    for user in distinct_active(users):
+        text = texts.get(language_of(user.locale)) or texts["zh"]
+        notification = Notification(user_id=user.id, incident_id=incident.id, kind=kind, title=text[:300],
+                                    created_at=now)
+        session.add(notification)
+        made.append(notification)
+    return made
+
+
+def distinct_active(users: Iterable[User]) -> list[User]:
+    """The active people among `users`, each once, in order."""
+    seen: set[int] = set()
+    people = []
+    for user in users:
+        if user.id not in seen and user.active:
+            seen.add(user.id)
+            people.append(user)
+    return people

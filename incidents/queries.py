@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
+from incidents.deadlines import OPEN_STATES
 from incidents.lifecycle import ACTIVE_STATUSES, Kind, Severity, Status
-from incidents.models import Incident, TimelineEvent
+from incidents.models import Deadline, Incident, TimelineEvent, User
 
 SEARCH_MAX = 100
 
@@ -23,7 +25,11 @@ def list_incidents(
     query: str = "",
     limit: int = 200,
 ) -> list[Incident]:
-    """Incidents matching the filters: open before resolved, most severe first, then newest."""
+    """Incidents matching the filters: open before resolved, then the most urgent deadline first.
+
+    Urgency is the soonest due time of a running deadline (overdue ones are the soonest);
+    incidents with none (or only paused ones) follow, most severe first, then newest.
+    """
     statement = (
         sa.select(Incident)
         .options(selectinload(Incident.commander), selectinload(Incident.comms_lead))
@@ -44,9 +50,20 @@ def list_incidents(
                 Incident.summary.ilike(pattern, escape="\\"),
             )
         )
-    # Work still to do first: open before resolved, then most severe, then newest.
+    next_due = (
+        sa.select(Deadline.incident_id, sa.func.min(Deadline.due_at).label("due_at"))
+        .join(Incident, Incident.id == Deadline.incident_id)
+        .where(Deadline.state.in_(OPEN_STATES), Deadline.paused_at.is_(None), Incident.status != Status.CLOSED)
+        .group_by(Deadline.incident_id)
+        .subquery()
+    )
+    statement = statement.outerjoin(next_due, next_due.c.incident_id == Incident.id)
     resolved_last = sa.case((Incident.status.in_([Status.RESOLVED, Status.CLOSED]), 1), else_=0)
-    statement = statement.order_by(resolved_last, Incident.severity, Incident.opened_at.desc()).limit(limit)
+    # NULLs sort differently on SQLite and PostgreSQL: say where "no deadline" goes.
+    undated_last = sa.case((next_due.c.due_at.is_(None), 1), else_=0)
+    statement = statement.order_by(
+        resolved_last, undated_last, next_due.c.due_at, Incident.severity, Incident.opened_at.desc()
+    ).limit(limit)
     return list(session.scalars(statement))
 
 
@@ -69,3 +86,29 @@ def timeline(session: Session, incident: Incident, *, limit: int = 500) -> list[
             .limit(limit)
         )
     )
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Who answers for a deadline: the rule's role and the person holding it now."""
+
+    role: str  # commander | comms_lead | duty_manager
+    person: User | None
+    # The role is empty and someone else stands in (commander for the comms lead, the duty
+    # manager on duty for either), as the escalation chain does.
+    stand_in: bool = False
+
+
+def deadline_owner(deadline: Deadline, incident: Incident, on_duty: User | None) -> Owner:
+    """The person a deadline's owner role points to now (the same choice the reminders make)."""
+    role = deadline.owner
+    candidates: list[User | None] = []
+    if role == "comms_lead":
+        candidates = [incident.comms_lead, incident.commander]
+    elif role == "commander":
+        candidates = [incident.commander]
+    candidates.append(on_duty)
+    for position, person in enumerate(candidates):
+        if person is not None and person.active:
+            return Owner(role=role, person=person, stand_in=position > 0)
+    return Owner(role=role, person=None)

@@ -11,6 +11,7 @@ from incidents.accounts import record_audit
 from incidents.actors import Actor
 from incidents.errors import InvalidInput, NotFound
 from incidents.models import DutyShift, Role, User
+from incidents.notify import active_duty_managers
 from incidents.timeutil import ensure_aware
 
 MAX_SHIFT = timedelta(days=7)
@@ -30,6 +31,14 @@ def on_duty(session: Session, now: datetime) -> User | None:
         .limit(1)
     )
     return shift.user if shift else None
+
+
+def duty_managers_to_tell(session: Session, now: datetime) -> list[User]:
+    """The duty manager on duty; with nobody on the roster, every active duty manager rather than no one."""
+    person = on_duty(session, now)
+    if person is not None:
+        return [person]
+    return active_duty_managers(session)
 
 
 def shifts_between(session: Session, start: datetime, end: datetime) -> list[DutyShift]:

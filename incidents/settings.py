@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import datetime
 from typing import Any
 
@@ -14,13 +15,19 @@ from incidents.models import Setting
 DEFAULTS: dict[str, dict[str, Any]] = {
     # The working hours of the business calendar, local wall time of the team's zone.
     "business_hours": {"start": "09:00", "end": "18:00"},
+    # How alert labels become an incident's severity and components (monitors.alert_intake).
+    "alert_hooks": {
+        "default_severity": "P3",
+        "severity": {"critical": "P1", "error": "P2", "warning": "P3", "info": "P4"},
+        "components": {"component": [], "service": []},
+    },
 }
 
 
 def get_setting(session: Session, key: str) -> dict[str, Any]:
-    """The stored value, or the default from code."""
+    """The stored value, or the default from code (a deep copy: callers may change it freely)."""
     stored = session.get(Setting, key)
-    return dict(stored.value) if stored is not None else dict(DEFAULTS[key])
+    return copy.deepcopy(stored.value if stored is not None else DEFAULTS[key])
 
 
 def put_setting(session: Session, key: str, value: dict[str, Any], *, actor: Actor, now: datetime) -> None:

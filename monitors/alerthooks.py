@@ -83,6 +83,15 @@ def _obj(value: Any, name: str) -> dict[str, Any]:
     return value
 
 
+def _decode(data: bytes | str | Mapping[str, Any]) -> dict[str, Any]:
+    if isinstance(data, (bytes, bytearray, str)):
+        try:
+            data = json.loads(data)
+        except (ValueError, RecursionError):
+            raise HookPayloadError("is not valid JSON", "payload") from None
+    return _obj(data, "payload")
+
+
 def _valid_text(text: str, name: str) -> str:
     # JSON may carry lone surrogates ("\\ud800"); they cannot be stored or hashed as UTF-8.
     try:
@@ -259,18 +268,38 @@ def parse_generic(payload: Any) -> AlertBatch:
 
 def parse_payload(data: bytes | str | Mapping[str, Any]) -> AlertBatch:
     """Detect the shape of a webhook body (raw JSON or already decoded) and parse it."""
-    if isinstance(data, (bytes, bytearray, str)):
-        try:
-            data = json.loads(data)
-        except (ValueError, RecursionError):
-            raise HookPayloadError("is not valid JSON", "payload") from None
-    obj = _obj(data, "payload")
+    obj = _decode(data)
     if "alerts" in obj:
         grafana = any(k in obj for k in ("orgId", "title", "message", "state"))
         return parse_alertmanager(obj, source="grafana" if grafana else "alertmanager")
     if "title" in obj:
         return parse_generic(obj)
     raise HookPayloadError("is neither an Alertmanager/Grafana webhook nor the generic shape", "payload")
+
+
+HOOKS = ("alertmanager", "grafana", "generic")
+
+
+def parse_hook(hook: str, data: bytes | str | Mapping[str, Any]) -> AlertBatch:
+    """Parse a body posted to one hook: the endpoint says which shape is expected.
+
+    ``alertmanager`` takes payload version 4 (and Grafana's variant, detected); ``grafana``
+    takes Grafana's webhook; ``generic`` the minimal shape. A shape posted to the wrong
+    hook is a HookPayloadError naming what is missing.
+    """
+    if hook not in HOOKS:
+        raise ValueError(f"unknown hook {hook!r}")
+    obj = _decode(data)
+    if hook == "generic":
+        return parse_generic(obj)
+    if "alerts" not in obj:
+        raise HookPayloadError("is required", "alerts")
+    if hook == "grafana":
+        return parse_alertmanager(obj, source="grafana")
+    batch = parse_payload(obj)
+    if batch.source == "alertmanager" and obj.get("version", "4") != "4":
+        raise HookPayloadError("must be \"4\" (Alertmanager webhook payload version 4)", "version")
+    return batch
 
 
 def _matches(labels: Mapping[str, str], key: str, default_label: str) -> bool:

@@ -73,6 +73,7 @@ class ParsedFeed:
     broken: bool = False
     reason: str | None = None  # why no_data/broken, in words for a person
     version: str | None = None  # feedparser's format name, e.g. "rss20", "atom10"
+    well_formed: bool = True  # False: feedparser recovered entries from a broken document
 
 
 def _declared_charset(body: bytes, content_type: str) -> str | None:
@@ -253,7 +254,8 @@ def parse_feed(
         exc = parsed.get("bozo_exception")
         note = f"the feed is not well-formed ({exc}); {len(entries)} entries were read anyway"
         warning = f"{warning}; {note}" if warning else note
-    return ParsedFeed(title=_feed_title(parsed), ttl=_ttl(parsed), entries=entries, warning=warning, version=version)
+    return ParsedFeed(title=_feed_title(parsed), ttl=_ttl(parsed), entries=entries, warning=warning, version=version,
+                      well_formed=not parsed.get("bozo"))
 
 
 def _utf16_head(body: bytes) -> str:

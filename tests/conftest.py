@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -20,6 +21,7 @@ from sqlalchemy.engine import make_url
 
 from console import create_app, migrate
 from console.db import make_engine
+from tests.support.servers import LiveServer, serving
 from incidents import accounts
 from incidents.actors import Actor
 from incidents.models import Role, User
@@ -161,3 +163,29 @@ def make_token(app):  # noqa: ANN001, ANN201
         return {"Authorization": f"Bearer {secret}"}
 
     return _make
+
+
+@pytest.fixture()
+def api_as(client, make_token):  # noqa: ANN001, ANN201
+    """api_as(role) -> call(method, path, **kwargs) with a bearer token of that role (`call.token`)."""
+
+    def _as(role: Role | str) -> Any:
+        headers = make_token(role)
+
+        def call(method: str, path: str, **kwargs: Any) -> Any:
+            return client.open(path, method=method, headers={**headers, **kwargs.pop("headers", {})}, **kwargs)
+
+        call.token = headers["Authorization"].removeprefix("Bearer ")
+        return call
+
+    return _as
+
+
+@pytest.fixture()
+def live_server(engine, database_url) -> Iterator[LiveServer]:  # noqa: ANN001
+    """The console with CSRF on, served on a free port of 127.0.0.1 by a real HTTP server."""
+    empty_tables(engine)
+    app = create_app({"DATABASE_URL": database_url, "ENGINE": engine, "SECRET_KEY": "live-server-test",
+                      "BOARD_POLL_SECONDS": 2})
+    with serving(app) as server:
+        yield server

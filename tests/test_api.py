@@ -8,13 +8,8 @@ from incidents.models import Role
 
 
 @pytest.fixture()
-def api(client, make_token):  # noqa: ANN001, ANN201
-    headers = make_token(Role.DUTY_MANAGER)
-
-    def call(method: str, path: str, **kwargs):  # noqa: ANN202
-        return client.open(path, method=method, headers={**headers, **kwargs.pop("headers", {})}, **kwargs)
-
-    return call
+def api(api_as):  # noqa: ANN001, ANN201
+    return api_as(Role.DUTY_MANAGER)
 
 
 def _create(api, **overrides):  # noqa: ANN001, ANN202

@@ -9,10 +9,11 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 import pytest
+import sqlalchemy as sa
 
 from incidents import service
 from incidents.actors import Actor
-from incidents.models import Role
+from incidents.models import Deadline, Role
 from tests.conftest import FIXED_NOW, sign_in
 
 EVERYONE = {"anonymous", *Role}
@@ -20,6 +21,7 @@ SIGNED_IN = set(Role)
 OPENERS = {Role.ADMIN, Role.DUTY_MANAGER, Role.COMMS, Role.AGENT}
 COMMANDERS = {Role.ADMIN, Role.DUTY_MANAGER}
 ADMINS = {Role.ADMIN}
+PUBLISHERS = {Role.ADMIN, Role.DUTY_MANAGER, Role.COMMS}
 SPEAKERS = {Role.ADMIN, Role.DUTY_MANAGER, Role.COMMS}
 
 # endpoint: (method, path template, who may)
@@ -48,6 +50,88 @@ EXPECTED: dict[str, tuple[str, str, set]] = {
     "api.acknowledge_incident": ("POST", "/api/v1/incidents/{ref}/acknowledge", COMMANDERS),
     "api.add_note": ("POST", "/api/v1/incidents/{ref}/notes", OPENERS),
     "api.list_users": ("GET", "/api/v1/users", SIGNED_IN),
+    # Inbound signals: alert hooks, complaint intake, surge rules, hook mappings (issue 5).
+    "hooks.alertmanager": ("POST", "/hooks/alertmanager", OPENERS),
+    "hooks.grafana": ("POST", "/hooks/grafana", OPENERS),
+    "hooks.generic": ("POST", "/hooks/generic", OPENERS),
+    "intake.complaints_page": ("GET", "/complaints", SIGNED_IN),
+    "intake.settings": ("GET", "/settings/intake", ADMINS),
+    "intake.save_hooks": ("POST", "/settings/intake/hooks", ADMINS),
+    "intake.create_rule": ("POST", "/settings/intake/rules", ADMINS),
+    "intake.update_rule": ("POST", "/settings/intake/rules/999", ADMINS),
+    "intake.delete_rule": ("POST", "/settings/intake/rules/999/delete", ADMINS),
+    "api.create_complaint": ("POST", "/api/v1/complaints", OPENERS),
+    "api.list_complaints": ("GET", "/api/v1/complaints", SIGNED_IN),
+    "api.list_complaint_rules": ("GET", "/api/v1/complaint-rules", ADMINS),
+    "api.create_complaint_rule": ("POST", "/api/v1/complaint-rules", ADMINS),
+    "api.update_complaint_rule": ("PATCH", "/api/v1/complaint-rules/999", ADMINS),
+    "api.delete_complaint_rule": ("DELETE", "/api/v1/complaint-rules/999", ADMINS),
+    "api.get_hook_settings": ("GET", "/api/v1/hook-settings", ADMINS),
+    "api.put_hook_settings": ("PUT", "/api/v1/hook-settings", ADMINS),
+    # The clock on screen (issue 3).
+    "incidents.clock": ("GET", "/incidents/{ref}/clock", SIGNED_IN),
+    "incidents.checklist_panel": ("GET", "/incidents/{ref}/checklist", SIGNED_IN),
+    "incidents.tick_step": ("POST", "/incidents/{ref}/checklist/agent_script", OPENERS),
+    "incidents.deadline_form": ("GET", "/incidents/{ref}/deadlines/{deadline}", COMMANDERS),
+    "incidents.mark_met": ("POST", "/incidents/{ref}/deadlines/{deadline}/met", COMMANDERS),
+    "incidents.waive": ("POST", "/incidents/{ref}/deadlines/{deadline}/waive", COMMANDERS),
+    "incidents.pause_form": ("GET", "/incidents/{ref}/clock/pause", COMMANDERS),
+    "incidents.pause_clock": ("POST", "/incidents/{ref}/clock/pause", COMMANDERS),
+    "incidents.resume_clock": ("POST", "/incidents/{ref}/clock/resume", COMMANDERS),
+    "incidents.publish_update": ("POST", "/incidents/{ref}/updates", PUBLISHERS),
+    "deadlines.index": ("GET", "/deadlines", SIGNED_IN),
+    "notifications.index": ("GET", "/notifications", SIGNED_IN),
+    "notifications.bell": ("GET", "/notifications/bell", SIGNED_IN),
+    "notifications.mark_read": ("POST", "/notifications/999/read", SIGNED_IN),
+    "notifications.mark_all_read": ("POST", "/notifications/read-all", SIGNED_IN),
+    "notifications.snooze": ("POST", "/notifications/999/snooze", SIGNED_IN),
+    "api.list_deadlines": ("GET", "/api/v1/deadlines?mine=1", SIGNED_IN),
+    "api.incident_deadlines": ("GET", "/api/v1/incidents/{ref}/deadlines", SIGNED_IN),
+    "api.mark_deadline_met": ("POST", "/api/v1/incidents/{ref}/deadlines/{deadline}/met", COMMANDERS),
+    "api.waive_deadline": ("POST", "/api/v1/incidents/{ref}/deadlines/{deadline}/waive", COMMANDERS),
+    "api.pause_clock": ("POST", "/api/v1/incidents/{ref}/clock/pause", COMMANDERS),
+    "api.resume_clock": ("POST", "/api/v1/incidents/{ref}/clock/resume", COMMANDERS),
+    "api.get_checklist": ("GET", "/api/v1/incidents/{ref}/checklist", SIGNED_IN),
+    "api.tick_step": ("POST", "/api/v1/incidents/{ref}/checklist/agent_script", OPENERS),
+    "api.publish_update": ("POST", "/api/v1/incidents/{ref}/updates", PUBLISHERS),
+    "api.list_notifications": ("GET", "/api/v1/notifications", SIGNED_IN),
+    "api.read_notification": ("POST", "/api/v1/notifications/999/read", SIGNED_IN),
+    "api.read_all_notifications": ("POST", "/api/v1/notifications/read-all", SIGNED_IN),
+    "api.snooze_notification": ("POST", "/api/v1/notifications/999/snooze", SIGNED_IN),
+    # Feed monitors (issue 5)
+    "monitors.inbox": ("GET", "/monitors/mentions", SIGNED_IN),
+    "monitors.dismiss": ("POST", "/monitors/mentions/{mention}/dismiss", OPENERS),
+    "monitors.attach": ("POST", "/monitors/mentions/{mention}/attach", OPENERS),
+    "monitors.raise_incident": ("POST", "/monitors/mentions/{mention}/raise", OPENERS),
+    "monitors.incident_mentions": ("GET", "/monitors/incidents/{ref}/mentions", SIGNED_IN),
+    "monitor_config.source_list": ("GET", "/monitors/sources", SIGNED_IN),
+    "monitor_config.source_create": ("POST", "/monitors/sources", COMMANDERS),
+    "monitor_config.source_edit": ("GET", "/monitors/sources/{source}", COMMANDERS),
+    "monitor_config.source_update": ("POST", "/monitors/sources/{source}", COMMANDERS),
+    "monitor_config.source_poll": ("POST", "/monitors/sources/{source}/poll", COMMANDERS),
+    "monitor_config.source_delete": ("POST", "/monitors/sources/{source}/delete", COMMANDERS),
+    "monitor_config.rule_list": ("GET", "/monitors/rules", SIGNED_IN),
+    "monitor_config.rule_create": ("POST", "/monitors/rules", COMMANDERS),
+    "monitor_config.rule_edit": ("GET", "/monitors/rules/{rule}", COMMANDERS),
+    "monitor_config.rule_update": ("POST", "/monitors/rules/{rule}", COMMANDERS),
+    "monitor_config.rule_delete": ("POST", "/monitors/rules/{rule}/delete", COMMANDERS),
+    "api.monitors.list_sources": ("GET", "/api/v1/sources", SIGNED_IN),
+    "api.monitors.create_source": ("POST", "/api/v1/sources", COMMANDERS),
+    "api.monitors.get_source": ("GET", "/api/v1/sources/{source}", SIGNED_IN),
+    "api.monitors.update_source": ("PATCH", "/api/v1/sources/{source}", COMMANDERS),
+    "api.monitors.poll_source": ("POST", "/api/v1/sources/{source}/poll", COMMANDERS),
+    "api.monitors.delete_source": ("DELETE", "/api/v1/sources/{source}", COMMANDERS),
+    "api.monitors.list_rules": ("GET", "/api/v1/rules", SIGNED_IN),
+    "api.monitors.create_rule": ("POST", "/api/v1/rules", COMMANDERS),
+    "api.monitors.get_rule": ("GET", "/api/v1/rules/{rule}", SIGNED_IN),
+    "api.monitors.update_rule": ("PATCH", "/api/v1/rules/{rule}", COMMANDERS),
+    "api.monitors.delete_rule": ("DELETE", "/api/v1/rules/{rule}", COMMANDERS),
+    "api.monitors.list_mentions": ("GET", "/api/v1/mentions", SIGNED_IN),
+    "api.monitors.get_mention": ("GET", "/api/v1/mentions/{mention}", SIGNED_IN),
+    "api.monitors.dismiss_mention": ("POST", "/api/v1/mentions/{mention}/dismiss", OPENERS),
+    "api.monitors.attach_mention": ("POST", "/api/v1/mentions/{mention}/attach", OPENERS),
+    "api.monitors.raise_mention": ("POST", "/api/v1/mentions/{mention}/raise", OPENERS),
+    "api.monitors.incident_mentions": ("GET", "/api/v1/incidents/{ref}/mentions", SIGNED_IN),
     # --- status page area (issue 4, public side); ids that do not exist answer 404 to the allowed ---
     "status.index": ("GET", "/status", EVERYONE),
     "status.past": ("GET", "/status/history", EVERYONE),
@@ -97,8 +181,12 @@ def test_every_route_has_an_expectation(app) -> None:  # noqa: ANN001
     assert set(EXPECTED) - endpoints == set(), "EXPECTED names a route that no longer exists"
 
 
+def _token_area(endpoint: str) -> bool:
+    return endpoint.startswith(("api.", "hooks."))
+
+
 def _denied(endpoint: str, response, who) -> bool:  # noqa: ANN001
-    if endpoint.startswith("api."):
+    if _token_area(endpoint):
         return response.status_code == (401 if who == "anonymous" else 403)
     if who == "anonymous":
         return response.status_code == 302 and "/login" in response.headers["Location"]
@@ -107,18 +195,20 @@ def _denied(endpoint: str, response, who) -> bool:  # noqa: ANN001
 
 @pytest.mark.parametrize("who", ["anonymous", *Role])
 def test_role_matrix(app, client, make_user, make_token, who) -> None:  # noqa: ANN001
-    ref = _incident(app)
+    ref, deadline = _incident(app)
+    ids = _monitor_ids(app)
     headers = {}
     if who != "anonymous":
         user = make_user(who)
         sign_in(client, user)
-        headers = make_token(who)
+        # Bound to the person: notifications and "mine" are a person's own.
+        headers = make_token(who, user_id=user.id)
     for endpoint, (method, template, allowed) in EXPECTED.items():
         if endpoint == "auth.logout":
             continue  # checked last: it ends the session
-        path = template.format(ref=ref)
-        response = client.open(path, method=method, headers=headers if endpoint.startswith("api.") else {},
-                               json={} if endpoint.startswith("api.") and method != "GET" else None)
+        path = template.format(ref=ref, deadline=deadline, **ids)
+        response = client.open(path, method=method, headers=headers if _token_area(endpoint) else {},
+                               json={} if _token_area(endpoint) and method != "GET" else None)
         if who in allowed:
             assert not _denied(endpoint, response, who), f"{who} should reach {endpoint}"
             assert response.status_code < 500, f"{endpoint}: {response.status_code}"
@@ -129,9 +219,28 @@ def test_role_matrix(app, client, make_user, make_token, who) -> None:  # noqa: 
     assert _denied("auth.logout", response, who) == (who == "anonymous")
 
 
-def _incident(app) -> str:  # noqa: ANN001
+def _incident(app) -> tuple[str, int]:  # noqa: ANN001
+    """An outage (reference) and its first deadline (id)."""
     with app.extensions["db_sessionmaker"]() as session:
         incident = service.open_incident(session, kind="outage", severity="P2", title="matrix",
                                          actor=Actor.system("test"), now=FIXED_NOW, zone=ZoneInfo("UTC"))
         session.commit()
-        return incident.reference
+        deadline = session.scalar(sa.select(Deadline.id).where(Deadline.incident_id == incident.id))
+        return incident.reference, deadline
+
+
+def _monitor_ids(app) -> dict[str, int]:  # noqa: ANN001
+    """A source, a rule and a mention for the monitors' routes."""
+    from incidents.monitor_models import Mention, MentionState
+    from monitors import rulebook, sources
+
+    with app.extensions["db_sessionmaker"]() as session:
+        actor = Actor.system("test")
+        source = sources.create_source(session, {"name": "matrix", "url": "http://feeds.example.invalid/rss"},
+                                       allowed_networks=(), actor=actor, now=FIXED_NOW)
+        rule = rulebook.create_rule(session, {"name": "matrix", "brand": "矩阵"}, actor=actor, now=FIXED_NOW)
+        mention = Mention(source_id=source.id, source_name=source.name, key_hash="0" * 64, identity="m1",
+                          title="矩阵", text="", state=MentionState.NEW, created_at=FIXED_NOW, updated_at=FIXED_NOW)
+        session.add(mention)
+        session.commit()
+        return {"source": source.id, "rule": rule.id, "mention": mention.id}

@@ -225,3 +225,8 @@ def list_users() -> Any:
     users = get_session().scalars(sa.select(User).where(User.active).order_by(User.username))
     return jsonify(users=[{"username": u.username, "display_name": u.display_name, "role": u.role.value}
                           for u in users])
+
+
+# Shared with the other API modules (console/views/api_*.py).
+json_body = _body
+string_field = _string

@@ -11,17 +11,23 @@ from console import htmx
 from console.db import get_session
 from console.i18n import select_locale
 from console.views.caching import conditional
+from console.views.deadlines import request_now
 from console.views.filters import parse_filter
 from incidents import queries
+from incidents.deadlines import next_deadline
 from incidents.errors import InvalidInput
 from incidents.lifecycle import Kind, Severity, Status
+from incidents.roster import on_duty
 
 bp = Blueprint("board", __name__)
 
 
 @bp.get("/")
 def index() -> Any:
-    """The board page; an htmx request gets only the rows, with ETag/304 when nothing changed."""
+    """The board page; an htmx request gets only the rows, with ETag/304 when nothing changed.
+
+    Rows sort by their most urgent deadline; the duty manager on duty heads the board.
+    """
     try:
         chosen = parse_filter(request.args)
         filter_error = None
@@ -29,7 +35,9 @@ def index() -> Any:
         chosen, filter_error = parse_filter(MultiDict()), error
     session = get_session()
     fragment = bool(htmx) and htmx.target == "board"
-    fingerprint = f"{fragment}|{select_locale()}|{chosen.cache_key()}|{queries.board_fingerprint(session)}"
+    duty = on_duty(session, request_now())
+    fingerprint = (f"{fragment}|{select_locale()}|{chosen.cache_key()}|{queries.board_fingerprint(session)}"
+                   f"|{duty.id if duty else '-'}")
 
     def render() -> str:
         incidents = queries.list_incidents(
@@ -40,6 +48,8 @@ def index() -> Any:
         return render_template(
             template,
             incidents=incidents,
+            next_deadlines=next_deadline(session, [incident.id for incident in incidents]),
+            on_duty=duty,
             chosen=chosen,
             filter_error=filter_error,
             kinds=list(Kind),

@@ -18,6 +18,7 @@ from console.db import get_session
 from console.i18n import message_for, select_locale, team_zone
 from console.labels import STATUS_LABELS
 from console.views.caching import conditional
+from console.views.clock_context import clock_context
 from incidents import lifecycle, queries, service
 from incidents.errors import InvalidInput, StaleVersion
 from incidents.lifecycle import Kind, Severity, Source, Status, TransitionNotAllowed
@@ -60,7 +61,15 @@ def _page_context(incident: Incident, **state: Any) -> dict[str, Any]:
         "note_value": "",
         "note_error": None,
         "header_error": None,
+        # The clock's panels (incident_clock.py): forms start empty, no action form open.
+        "clock_error": None,
+        "checklist_error": None,
+        "action": None,
+        "update_values": {"body": "", "public_status": incident.status.value},
+        "update_errors": {},
+        "update_done": False,
     }
+    context.update(clock_context(get_session(), incident))
     context.update(state)
     return context
 
@@ -135,9 +144,12 @@ def show(reference: str) -> Any:
     return render_template("incidents/show.html", **_page_context(incident))
 
 
-def _conditional_fragment(incident: Incident, template: str) -> Any:
-    """A polled fragment, answered 304 while the incident and the reader's language are unchanged."""
-    fingerprint = f"{template}|{select_locale()}|{incident.version}|{incident.updated_at.isoformat()}"
+def _conditional_fragment(incident: Incident, template: str, extra: str = "") -> Any:
+    """A polled fragment, answered 304 while the incident and the reader's language are unchanged.
+
+    `extra` adds what else the fragment shows (e.g. who is on duty, for deadline owners).
+    """
+    fingerprint = f"{template}|{select_locale()}|{incident.version}|{incident.updated_at.isoformat()}|{extra}"
     return conditional(fingerprint, lambda: render_template(template, **_page_context(incident)))
 
 

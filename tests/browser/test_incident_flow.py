@@ -6,12 +6,13 @@ import re
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from incidents import accounts
 from incidents.actors import Actor
-from tests.browser.conftest import LiveServer
+from tests.browser.conftest import sign_in_page
 from tests.conftest import FIXED_NOW, PASSWORD
+from tests.support.servers import LiveServer
 
 pytestmark = pytest.mark.browser
 
@@ -23,25 +24,17 @@ def _user(app: Flask, username: str) -> None:
         session.commit()
 
 
-def _sign_in(page: Page, base: str, username: str) -> None:
-    page.goto(f"{base}/login")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    expect(page.get_by_role("link", name="事件看板")).to_be_visible()
-
-
 def test_open_command_and_watch_live(live_server: LiveServer, browser: Browser) -> None:
     _user(live_server.app, "zhangwei")
     _user(live_server.app, "liuyang")
     base = live_server.url
 
     watcher = browser.new_context(locale="zh-CN").new_page()
-    _sign_in(watcher, base, "liuyang")
+    sign_in_page(watcher, base, "liuyang")
     expect(watcher.get_by_text("没有符合条件的事件")).to_be_visible()
 
     commander = browser.new_context(locale="zh-CN").new_page()
-    _sign_in(commander, base, "zhangwei")
+    sign_in_page(commander, base, "zhangwei")
     commander.get_by_role("link", name="发起事件").click()
     commander.get_by_label("系统故障").check()
     commander.get_by_label("P1 紧急").check()

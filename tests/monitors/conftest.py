@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from incidents.netguard import parse_networks
+from tests.monitors.feedserver import FeedServer, running_feed_server
 
 FIXTURES = Path(__file__).parent / "fixtures"
 NOW = datetime(2026, 11, 22, 12, 30, tzinfo=UTC)
@@ -169,3 +170,16 @@ def base_url(http_servers: tuple[str, str]) -> str:
 @pytest.fixture(scope="session")
 def local_only() -> list:
     return parse_networks(["127.0.0.1/32"])
+
+
+@pytest.fixture(scope="session")
+def _feed_server_running() -> Iterator[FeedServer]:
+    with running_feed_server() as server:
+        yield server
+
+
+@pytest.fixture()
+def feed_server(_feed_server_running: FeedServer) -> FeedServer:
+    """The settable feed server, emptied for each test."""
+    _feed_server_running.reset()
+    return _feed_server_running

@@ -16,6 +16,7 @@ from monitors.alerthooks import (
     components_for,
     parse_alertmanager,
     parse_generic,
+    parse_hook,
     parse_payload,
     severity_for,
 )
@@ -237,3 +238,21 @@ def test_components_for() -> None:
     labels = {"service": "webapp", "team": "cs", "component": "支付"}
     assert components_for(labels, mapping) == ["网站", "客服", "支付"]
     assert components_for({}, mapping) == []
+
+
+def test_each_hook_takes_its_own_shape() -> None:
+    generic = {"title": "t", "status": "firing"}
+    assert parse_hook("generic", generic).source == "generic"
+    assert parse_hook("grafana", GRAFANA).source == "grafana"
+    assert parse_hook("alertmanager", GRAFANA).source == "grafana"  # detected
+    plain = {k: v for k, v in GRAFANA.items() if k not in ("orgId", "title", "state", "message")}
+    assert parse_hook("grafana", plain).source == "grafana"  # the endpoint says so
+    with pytest.raises(HookPayloadError) as info:
+        parse_hook("alertmanager", generic)
+    assert info.value.field == "alerts"
+    with pytest.raises(HookPayloadError) as info:
+        parse_hook("alertmanager", {**plain, "version": "3"})
+    assert info.value.field == "version"
+    assert parse_hook("alertmanager", {**plain, "version": "4"}).source == "alertmanager"
+    with pytest.raises(ValueError):
+        parse_hook("nagios", generic)

@@ -38,6 +38,19 @@
     });
   }
 
+  // A polled panel answered 304 reaches htmx as the same 200 body again (the browser
+  // revalidates its cached copy): skip that swap, so focus, open <details> and the
+  // screen reader's place stay where the person left them. Only self-refreshing panels.
+  var lastBody = {};
+  document.addEventListener("htmx:beforeSwap", function (evt) {
+    var d = evt.detail;
+    if (!d.elt || d.elt !== d.target || !d.elt.id || !d.xhr || d.xhr.status !== 200) { return; }
+    if (!/\bevery\b/.test(d.elt.getAttribute("hx-trigger") || "")) { return; }
+    var key = d.elt.id + " " + (d.pathInfo && d.pathInfo.requestPath);
+    if (lastBody[key] === d.xhr.responseText) { d.shouldSwap = false; }
+    lastBody[key] = d.xhr.responseText;
+  });
+
   document.addEventListener("DOMContentLoaded", tick);
   document.addEventListener("htmx:afterSwap", tick);
   setInterval(tick, 1000);

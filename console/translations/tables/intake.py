@@ -1,0 +1,87 @@
+"""Chinese for the inbound-signal pages: alert hooks, complaint intake, surge rules (issue 5)."""
+
+ZH = {
+    "reported firing alerts": "报告了告警",
+    "reported alerts as resolved": "报告告警已恢复",
+    "raised it: complaints reached the surge threshold": "创建了事件：投诉量达到激增阈值",
+    "attached a new complaint": "附加了一条新投诉",
+    "Quality": "质量",
+    "Logistics": "物流",
+    "Service attitude": "服务态度",
+    "Price and refunds": "价格与退款",
+    "Other": "其他",
+    "Hotline": "电话热线",
+    "Online chat": "在线客服",
+    "E-mail": "邮件",
+    "App": "App",
+    "Social media": "社交媒体",
+    "Marketplace": "电商平台",
+    "Regulator (12315)": "监管转办（12315）",
+    "Store": "门店",
+    "Enter a whole number from %(low)s to %(high)s.": "请输入 %(low)s 到 %(high)s 之间的整数。",
+    "A rule for this product and category already exists.": "该产品和类别的规则已存在。",
+    "Each line needs a label value or a name=value selector.": "每行需要一个标签值或 name=value 选择器。",
+    "“%(selector)s”: the severity must be one of P1, P2, P3, P4.": "“%(selector)s”：级别只能是 P1、P2、P3、P4 之一。",
+    "“%(selector)s”: component names are 1–100 characters, separated by commas.":
+        "“%(selector)s”：组件名为 1–100 个字符，多个用逗号分隔。",
+    "“%(selector)s”: name the components after the colon.": "“%(selector)s”：请在冒号后写出组件名。",
+    "At most %(max)s lines.": "最多 %(max)s 行。",
+    "Line %(line)s: write “selector: value”.": "第 %(line)s 行：请写成“选择器: 值”。",
+    "Complaints": "投诉",
+    "Alerts and rules": "告警与规则",
+    "Alert hooks": "告警接入",
+    "Point Alertmanager or Grafana at these addresses, with an API token as a bearer header or ?token= in the URL.":
+        "在 Alertmanager 或 Grafana 中填写以下地址，并以 Bearer 请求头或网址中的 ?token= 附上 API 令牌。",
+    "Severity when no rule matches": "没有规则匹配时的级别",
+    "Labels to severity": "标签 → 级别",
+    "One rule per line: a value of the “severity” label, or name=value, then a colon and P1–P4. "
+    "The most severe match wins.":
+        "每行一条：写“severity”标签的值或 name=value，再写冒号和 P1–P4。匹配多条时取最严重的级别。",
+    "Labels to components": "标签 → 受影响组件",
+    "One rule per line: name=value, a colon, then component names separated by commas; "
+    "or just a label name whose value is the component.":
+        "每行一条：name=value，冒号，再写组件名（逗号分隔）；或只写一个标签名，以该标签的值作为组件名。",
+    "Save mappings": "保存映射",
+    "Saved.": "已保存。",
+    "Product": "产品",
+    "Any product": "任意产品",
+    "Category": "类别",
+    "Per day": "每日阈值",
+    "Cool-down (min)": "冷却（分钟）",
+    "On": "启用",
+    "Complaint surge rules": "投诉激增规则",
+    "When one product gets this many complaints of a category in one day (team time), a complaint incident "
+    "opens and the duty manager is told. Later complaints of the same kind attach to it.":
+        "同一产品的某类投诉在一天内（团队时区）达到阈值时，自动创建投诉事件并通知值班主管；之后的同类投诉会附到该事件上。",
+    "Rule %(num)d": "规则 %(num)d",
+    "Save": "保存",
+    "Delete this rule? Complaints already logged stay.": "删除这条规则？已记录的投诉会保留。",
+    "Delete": "删除",
+    "No rules yet: complaints are logged but never raise an incident.": "还没有规则：投诉会被记录，但不会自动创建事件。",
+    "Add a rule": "新增规则",
+    "Add rule": "添加规则",
+    "Alerts firing: %(num)d": "触发中的告警：%(num)d 条",
+    "Alerts resolved: %(num)d": "已恢复的告警：%(num)d 条",
+    "still firing: %(num)d": "仍在触发：%(num)d 条",
+    "Components": "组件",
+    "source": "来源",
+    "and %(num)d more": "另有 %(num)d 条",
+    "All alerts have resolved. Check that the service really works, then resolve the incident. "
+    "The console never resolves it by itself.":
+        "全部告警已恢复。请先确认服务确实正常，再将事件标记为已解决。控制台不会自动解决事件。",
+    "This incident is resolved, but alerts fire again. Reopen it if the problem is back.":
+        "事件已标记解决，但告警再次触发。如果问题重现，请重新打开事件。",
+    "%(count)d complaints today about %(product)s (%(category)s); the rule raises at %(threshold)d.":
+        "%(product)s 今日「%(category)s」类投诉 %(count)d 起，规则阈值为 %(threshold)d 起。",
+    "Order": "订单",
+    "Today, by product and category": "今日投诉（按产品与类别）",
+    "Towards the surge threshold": "距激增阈值",
+    "No surge rule": "无激增规则",
+    "No complaints logged today.": "今天还没有投诉记录。",
+    "Any category": "任意类别",
+    "Recent complaints": "最近的投诉",
+    "Received": "收到时间",
+    "Complaint": "投诉内容",
+    "No complaints match.": "没有符合条件的投诉。",
+    "Alerts and complaint rules": "告警与投诉规则",
+}
