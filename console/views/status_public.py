@@ -22,8 +22,9 @@ from console.public_cache import LANG_ARGS, cached_answer
 from console.public_labels import COMPONENT_STATUS_LABELS, IMPACT_LABELS, MAINTENANCE_STATUS_LABELS, OVERALL_LABELS
 from incidents import maintenance as maintenance_service
 from incidents import public_page
-from incidents.components import all_groups, components_signature, history, runs
+from incidents.components import Run, all_groups, components_signature, history, runs
 from incidents.errors import NotFound
+from incidents.public_models import ComponentStatus
 from incidents.publicity import all_components
 from incidents.timeutil import utcnow
 
@@ -119,12 +120,30 @@ def _components_section(session: Any, components: list[Any], locale: str) -> Mar
     if html is None:
         groups = [(g, [c for c in components if c.group_id == g.id]) for g in all_groups(session)]
         bars = history(session, components, now=utcnow(), zone=team_zone())
+        with force_locale(locale):
+            labels = {status: str(label) for status, label in COMPONENT_STATUS_LABELS.items()}
         html = Markup(_render("public/_components.html", locale,
                               groups=[(g, members) for g, members in groups if members],
                               ungrouped=[c for c in components if c.group_id is None],
-                              bars={cid: runs(days) for cid, days in bars.items()})[0])
+                              bars={cid: bar_markup(runs(days), labels) for cid, days in bars.items()})[0])
         cache.put(key, html)
     return html
+
+
+def bar_markup(stretches: list[Run], labels: dict[ComponentStatus, str]) -> Markup:
+    """One span per run of equal days (the stylesheet draws the day ticks); only runs with
+    something to say carry a tooltip. Built here rather than in Jinja: a busy 90 days is
+    thousands of spans, and this is the part a moving component makes the page redraw."""
+    parts = []
+    for run in stretches:
+        status = run.status.value if run.status else "none"
+        if run.status in (None, ComponentStatus.OPERATIONAL):
+            parts.append(f'<span class="d-{status} w{run.days}"></span>')
+            continue
+        days = run.first.isoformat() + (f" – {run.last.isoformat()}" if run.days > 1 else "")
+        parts.append(Markup('<span class="d-{} w{}" title="{} · {}"></span>').format(
+            status, run.days, days, labels[run.status]))
+    return Markup("".join(parts))
 
 
 @bp.get("/status/history")

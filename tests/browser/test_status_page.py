@@ -63,6 +63,7 @@ def test_a_customer_reads_the_page_on_a_phone(live_server: LiveServer, browser: 
     page.get_by_role("link", name="Some orders fail").click()
     expect(page).to_have_url(f"{live_server.url}/status/incidents/{reference}?lang=en")
     expect(page.locator(".update").first).to_contain_text("Investigating")
+    expect(page.get_by_role("heading", name="Some orders fail")).to_be_visible()
     page.get_by_role("link", name="简体中文").click()
-    expect(page.get_by_role("link", name="部分用户下单失败")).to_be_visible()
+    expect(page.get_by_role("heading", name="部分用户下单失败")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
