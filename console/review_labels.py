@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
+
+from console import clockface
+from console.i18n import select_locale
 
 STEP_LABELS = {
     "prejudge": _l("Prejudge"),
@@ -21,7 +23,7 @@ STEP_HINTS = {
     "execute": _l("Tell the customer, carry it out, and record that they confirmed."),
     "review": _l("What this case teaches us."),
 }
-FIELD_LABELS = {
+CASE_FIELD_LABELS = {
     "real_want": _l("What the customer really wants"),
     "category": _l("Category"),
     "when": _l("When"),
@@ -88,20 +90,10 @@ OUTCOME_LABELS = {
 
 
 def duration(seconds: int | None) -> str:
-    """A duration as a person reads it: 45 s, 12 min, 3 h 05 min, 2 d 4 h; a dash when unknown."""
+    """A figure's duration as the clock writes it elsewhere ("2小时05分"); a dash when unknown."""
     if seconds is None:
         return "—"
-    seconds = int(seconds)
-    if seconds < 60:
-        return gettext("%(n)s s", n=seconds)
-    minutes = seconds // 60
-    if minutes < 60:
-        return gettext("%(n)s min", n=minutes)
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return gettext("%(h)s h %(m)s min", h=hours, m=f"{minutes:02d}")
-    days, hours = divmod(hours, 24)
-    return gettext("%(d)s d %(h)s h", d=days, h=hours)
+    return clockface.span(seconds, "zh" if select_locale().startswith("zh") else "en")
 
 
 def share(value: float | None) -> str:
@@ -110,8 +102,8 @@ def share(value: float | None) -> str:
 
 
 TEMPLATE_GLOBALS = {
-    "STEP_LABELS": STEP_LABELS, "STEP_HINTS": STEP_HINTS, "FIELD_LABELS": FIELD_LABELS, "FACT_GROUPS": FACT_GROUPS,
+    "STEP_LABELS": STEP_LABELS, "STEP_HINTS": STEP_HINTS, "CASE_FIELD_LABELS": CASE_FIELD_LABELS, "FACT_GROUPS": FACT_GROUPS,
     "CHOICE_LABELS": CHOICE_LABELS, "REVIEW_FIELD_LABELS": REVIEW_FIELD_LABELS,
     "REVIEW_STATE_LABELS": REVIEW_STATE_LABELS, "ACTION_STATUS_LABELS": ACTION_STATUS_LABELS,
-    "OUTCOME_LABELS": OUTCOME_LABELS, "duration": duration, "share": share,
+    "OUTCOME_LABELS": OUTCOME_LABELS, "figure_time": duration, "share": share,
 }
