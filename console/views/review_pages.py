@@ -93,7 +93,7 @@ def record_step(reference: str, step: str) -> Any:
                        case_errors={error.field: message_for(error)})
     session.commit()
     if htmx:
-        return _answer(incident, "review/_case.html", case_step=step, case_saved=True)
+        return _answer(incident, "review/_case.html", case_saved=True)
     return redirect(url_for("incidents.show", reference=reference, _anchor="incident-case"), code=303)
 
 
