@@ -109,6 +109,7 @@ ZH = {
     "Note (a reason is required to drop it)": "备注（放弃时必须写明理由）",
     "Note": "备注",
     "Drop": "放弃",
+    "Mark done": "标记完成",
     "No action items yet.": "还没有改进项。",
     "Add an action item": "新增改进项",
     "What will change": "要改进什么",
