@@ -54,6 +54,18 @@ REASONS = {
     "backwards": lazy_gettext("A maintenance window only moves forward."),
     "bad_datetime": lazy_gettext("Enter a date and time."),
     "needs_offset": lazy_gettext("Give the time with its offset, e.g. +08:00."),
+    # The aftermath (issue 6): the six-step case and the review.
+    "case_kind": lazy_gettext("The six-step case is for complaints and public opinion."),
+    "plan_before_facts": lazy_gettext("Record the facts first: a plan cannot be agreed before the facts are on record."),
+    "execute_before_plan": lazy_gettext("Agree the plan before recording its execution."),
+    "in_the_past": lazy_gettext("This time is already past; choose a later one."),
+    "not_a_time": lazy_gettext("Enter a date (and time), e.g. 2026-11-30 or 2026-11-30 18:00."),
+    "review_required": lazy_gettext("Closing needs the review (复盘): complete it, or an admin waives it with a reason."),
+    "review_settled": lazy_gettext("The review is already completed or waived."),
+    "review_incomplete": lazy_gettext("Fill in the required fields before completing the review."),
+    "review_unresolved": lazy_gettext("Resolve the incident before completing its review."),
+    "bad_link": lazy_gettext("Link only updates and mentions of this incident."),
+    "action_settled": lazy_gettext("This action item is already settled."),
 }
 
 

@@ -72,6 +72,13 @@ EVENT_LABELS = {
     EventKind.REMINDER_SNOOZED: _l("snoozed a reminder"),
     EventKind.CLOCK_PAUSED: _l("paused the clock"),
     EventKind.CLOCK_RESUMED: _l("resumed the clock"),
+    # The aftermath (issue 6).
+    EventKind.CASE_STEP_RECORDED: _l("recorded a step of the six-step case"),
+    EventKind.REVIEW_SAVED: _l("edited the review"),
+    EventKind.REVIEW_COMPLETED: _l("completed the review"),
+    EventKind.REVIEW_WAIVED: _l("waived the review"),
+    EventKind.ACTION_ITEM_ADDED: _l("added an action item"),
+    EventKind.ACTION_ITEM_SETTLED: _l("settled an action item"),
 }
 # The clock (issue 3): who owns a deadline, who hears of it at each escalation step, and
 # the reasons the system itself gives when it ends a deadline.

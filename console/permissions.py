@@ -34,6 +34,10 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "playbook.view": frozenset({Role.ADMIN, Role.DUTY_MANAGER}),
     "roster.view": ALL_ROLES,
     "roster.manage": frozenset({Role.ADMIN, Role.DUTY_MANAGER}),
+    # The aftermath (issue 6): anyone working the case records its steps; the review is drafted by
+    # the people who ran the incident and spoke for it; duty managers/admins sign it off.
+    "incident.case": frozenset({Role.ADMIN, Role.DUTY_MANAGER, Role.COMMS, Role.AGENT}),
+    "review.write": frozenset({Role.ADMIN, Role.DUTY_MANAGER, Role.COMMS}),
 }
 
 ENDPOINTS: dict[str, str] = {
@@ -222,6 +226,29 @@ ENDPOINTS: dict[str, str] = {
     "api.settings.set_calendar_day": "admin",
     "api.settings.remove_calendar_day": "admin",
     "api.settings.calendar_preview": "admin",
+    # --- the aftermath (issue 6): six-step case, review (复盘), action items, reports ---
+    "review.case": "incident.view",
+    "review.record_step": "incident.case",
+    "review.review_page": "incident.view",
+    "review.review_markdown": "incident.view",
+    "review.save_review": "review.write",
+    "review.complete_review": "incident.command",
+    "review.waive_review": "admin",
+    "review.add_action_item": "review.write",
+    "review.settle_action_item": "incident.tick",
+    "reports.index": "incident.view",
+    "reports.export": "incident.view",
+    "api.get_case": "incident.view",
+    "api.case_step_history": "incident.view",
+    "api.record_case_step": "incident.case",
+    "api.get_review": "incident.view",
+    "api.save_review": "review.write",
+    "api.complete_review": "incident.command",
+    "api.waive_review": "admin",
+    "api.add_action_item": "review.write",
+    "api.settle_action_item": "incident.tick",
+    "api.get_report": "incident.view",
+    "api.export_report": "incident.view",
 }
 
 

@@ -29,6 +29,9 @@ from incidents.timeutil import ensure_aware
 
 OPEN_STATES = (DeadlineState.PENDING, DeadlineState.MISSED)
 REASON_MAX = 500
+# Promises that outlive the incident (a review's action items): closing does not end them,
+# and they stay on the deadlines page and the worker's chain after the incident is closed.
+AFTER_CLOSE_RULES = ("review_action",)
 
 
 def record_event(
@@ -151,7 +154,7 @@ def handle_event(
             _end(deadline, reason=f"ended:{trigger}", event=event)
     if trigger == "closed":
         for deadline in existing:
-            if deadline.state in OPEN_STATES:
+            if deadline.state in OPEN_STATES and deadline.rule_key not in AFTER_CLOSE_RULES:
                 _end(deadline, reason="closed", event=event)
     if trigger == "reopened":
         for deadline in existing:
@@ -218,6 +221,36 @@ def _end(deadline: Deadline, *, reason: str, event: TimelineEvent) -> None:
         deadline.state = DeadlineState.WAIVED
         deadline.waived_reason = reason
         _note_on_event(event, "waived", {"rule": deadline.rule_key, "reason": reason})
+
+
+def add_promise(
+    session: Session, *, incident: Incident, rule: dict[str, Any], due_at: datetime, event: TimelineEvent,
+    now: datetime,
+) -> Deadline:
+    """Put a promise made by a person on the clock, with its own rule snapshot.
+
+    `rule` holds what a playbook rule's snapshot holds (key, zh, en, owner, remind_before,
+    escalate_every, ...); the deadline is reminded and escalated like the playbook's.
+    """
+    now = ensure_aware(now)
+    snapshot = {"met_by": [], "offset": None, "period": None, "until": None, "anchor": "promise",
+                "business_hours": False, "source": "promise", **rule}
+    previous = session.scalar(
+        sa.select(sa.func.max(Deadline.sequence)).where(
+            Deadline.incident_id == incident.id, Deadline.rule_key == snapshot["key"]
+        )
+    )
+    deadline = Deadline(
+        incident_id=incident.id, rule_key=snapshot["key"], rule=snapshot, owner=snapshot["owner"],
+        sequence=(previous or 0) + 1, created_at=now, due_at=ensure_aware(due_at),
+        remind_at=clock.remind_time(due_at, int(snapshot.get("remind_before", 0)), created_at=now),
+        state=DeadlineState.PENDING, stage=clock.CREATED, paused_seconds=0,
+    )
+    deadline.next_fire_at = _schedule(deadline).next_fire_at(clock.CREATED)
+    session.add(deadline)
+    session.flush()
+    _note_on_event(event, "started", {"rule": deadline.rule_key, "due_at": deadline.due_at.isoformat()})
+    return deadline
 
 
 def get_deadline(session: Session, incident: Incident, deadline_id: int) -> Deadline:
@@ -340,7 +373,7 @@ def next_deadline(session: Session, incident_ids: list[int]) -> dict[int, Deadli
         sa.select(Deadline)
         .join(Incident, Incident.id == Deadline.incident_id)
         .where(Deadline.incident_id.in_(incident_ids), Deadline.state.in_(OPEN_STATES),
-               Incident.status != Status.CLOSED)
+               sa.or_(Incident.status != Status.CLOSED, Deadline.rule_key.in_(AFTER_CLOSE_RULES)))
         .order_by(Deadline.incident_id, Deadline.due_at, Deadline.id)
     )
     result: dict[int, Deadline] = {}
@@ -360,7 +393,8 @@ def pending_deadlines(session: Session, *, limit: int = 500) -> list[Deadline]:
             sa.select(Deadline)
             .join(Incident, Incident.id == Deadline.incident_id)
             .options(selectinload(Deadline.incident))
-            .where(Deadline.state.in_(OPEN_STATES), Incident.status != Status.CLOSED)
+            .where(Deadline.state.in_(OPEN_STATES),
+                   sa.or_(Incident.status != Status.CLOSED, Deadline.rule_key.in_(AFTER_CLOSE_RULES)))
             .order_by(Deadline.due_at, Deadline.id)
             .limit(limit)
         )

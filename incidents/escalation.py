@@ -19,7 +19,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from incidents import clock, notify
 from incidents.actors import Actor
-from incidents.deadlines import _schedule, record_event
+from incidents.deadlines import AFTER_CLOSE_RULES, _schedule, record_event
 from incidents.lifecycle import Status
 from incidents.models import Deadline, DeadlineState, EventKind, Incident, TeamChannel, User
 from incidents.roster import duty_managers_to_tell
@@ -122,7 +122,7 @@ _CLAIM = (
 def _claim(connection: sa.Connection, deadline: Deadline, seen_stage: int, new_stage: int) -> bool:
     """Move the deadline to `new_stage` only if nobody else moved it since we read it."""
     next_fire_at = _schedule(deadline).next_fire_at(new_stage)
-    if deadline.incident.status == Status.CLOSED:
+    if deadline.incident.status == Status.CLOSED and deadline.rule_key not in AFTER_CLOSE_RULES:
         next_fire_at = None
     state = DeadlineState.MISSED if new_stage >= clock.OVERDUE else deadline.state
     result = connection.execute(
@@ -161,10 +161,11 @@ class _People:
 
     def owner(self, deadline: Deadline) -> list[User]:
         incident = deadline.incident
-        user_id = None
-        if deadline.owner == "comms_lead":
+        # A promise with a named person (a review's action item) goes to that person first.
+        user_id = deadline.rule.get("owner_user_id")
+        if user_id is None and deadline.owner == "comms_lead":
             user_id = incident.comms_lead_id or incident.commander_id
-        elif deadline.owner == "commander":
+        elif user_id is None and deadline.owner == "commander":
             user_id = incident.commander_id
         if user_id is not None:
             user = self.session.get(User, user_id)

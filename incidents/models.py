@@ -191,6 +191,13 @@ class EventKind(enum.StrEnum):
     # Feed monitors (issue 5): a monitor raised the incident; mentions joined it.
     MONITOR_RAISED = "monitor_raised"
     MENTION_ATTACHED = "mention_attached"
+    # The aftermath (issue 6): the six-step case and the review (复盘).
+    CASE_STEP_RECORDED = "case_step_recorded"
+    REVIEW_SAVED = "review_saved"
+    REVIEW_COMPLETED = "review_completed"
+    REVIEW_WAIVED = "review_waived"
+    ACTION_ITEM_ADDED = "action_item_added"
+    ACTION_ITEM_SETTLED = "action_item_settled"
 
 
 class TimelineEvent(Base):

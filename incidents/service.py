@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from incidents import lifecycle, publicity
+from incidents import lifecycle, publicity, reviews
 from incidents.deadlines import handle_event, record_event
 from incidents.actors import Actor
 from incidents.errors import InvalidInput, NotFound, StaleVersion
@@ -178,6 +178,8 @@ def transition_incident(
     if expected_status is not None and expected_status != current.value:
         raise StaleVersion(incident, ["status"])
     lifecycle.check_transition(current, target_status)
+    if target_status == Status.CLOSED:
+        reviews.require_review(session, incident)
     note = clean_text(note, field="note", max_length=NOTE_MAX, required=False)
     _claim_version(session, incident, expected_version)
     incident.status = target_status

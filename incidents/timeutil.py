@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
@@ -17,6 +18,17 @@ def ensure_aware(value: datetime) -> datetime:
     """Reject naive datetimes: a naive time in the domain is a bug waiting for a zone change."""
     if value.tzinfo is None:
         raise ValueError("naive datetime given where an aware one is required")
+    return value.astimezone(UTC)
+
+
+def parse_local(text: str, zone: ZoneInfo) -> datetime | None:
+    """An ISO date or date-time typed by a person; naive means the team's zone. None if unreadable."""
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=zone)
     return value.astimezone(UTC)
 
 

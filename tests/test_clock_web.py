@@ -13,6 +13,7 @@ from incidents.actors import Actor
 from incidents.models import Deadline, DeadlineState, Incident, Notification, Role, StatusUpdate, User
 from incidents.timeutil import utcnow
 from tests.conftest import sign_in
+from tests.support.reviews import waive_review_of
 
 HX = {"HX-Request": "true"}
 ACTION = {**HX, "HX-Target": "clock-action"}
@@ -182,6 +183,7 @@ def test_escalations_read_as_who_was_told(signed_in, app, make_user) -> None:  #
 
 def test_closed_incident_stops_the_clock(signed_in, app) -> None:  # noqa: ANN001
     page = _open(app, minutes_ago=20)
+    waive_review_of(app, page)
     for target in ("resolved", "closed"):
         signed_in.post(f"{page}/transitions", data={"to": target})
     clock = signed_in.get(f"{page}/clock").text
@@ -234,6 +236,7 @@ def test_deadlines_page_soonest_first_with_owners(signed_in, app, make_user) -> 
     late = _open(app, minutes_ago=7, title="已超时的故障")
     _open(app, kind="complaint", title="投诉：主管回电")
     closed = _open(app, minutes_ago=30, title="已关闭的故障")
+    waive_review_of(app, closed)
     for target in ("resolved", "closed"):
         signed_in.post(f"{closed}/transitions", data={"to": target})
     comms = make_user(Role.COMMS, "wangfang")

@@ -15,6 +15,7 @@ from incidents.models import Incident, Notification, Role, TimelineEvent
 from monitors import complaints
 from tests.conftest import sign_in
 from tests.support.snapshot import snapshot
+from tests.support.reviews import waive_review
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DESK = Actor(label="api:service-desk")
@@ -106,6 +107,7 @@ def test_cool_down_after_the_incident_is_closed(db_session) -> None:  # noqa: AN
     rule(db_session, threshold=2, cooldown_minutes=120)
     report(db_session, MORNING)
     first = report(db_session, MORNING).incident
+    waive_review(db_session, first, MORNING)
     for target in ("resolved", "closed"):
         service.transition_incident(db_session, incident=first, target=target, expected_version=None,
                                     actor=Actor.system("test"), now=MORNING, zone=SHANGHAI)

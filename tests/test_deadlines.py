@@ -27,6 +27,7 @@ from incidents.models import (
 )
 from incidents.updates import publish_update
 from tests.conftest import FIXED_NOW
+from tests.support.reviews import waive_review
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ACTOR = Actor(label="tester")
@@ -104,6 +105,7 @@ def test_resolving_ends_the_cadence_and_starts_the_follow_ups(db_session) -> Non
     _move(db_session, incident, "resolved", T0 + minutes(50))
     again = _open_deadlines(db_session, incident)
     assert again["outreach"].due_at == T0 + minutes(110) and again["outreach"].sequence == 2
+    waive_review(db_session, incident, T0 + minutes(60))
     _move(db_session, incident, "closed", T0 + minutes(60))
     assert _open_deadlines(db_session, incident) == {}
     closing = db_session.scalars(sa.select(TimelineEvent).order_by(TimelineEvent.id.desc())).first()
@@ -114,6 +116,7 @@ def test_a_missed_deadline_stays_missed_when_the_incident_closes(db_session) -> 
     incident = _open(db_session)
     escalation.fire_due(db_session, now=T0 + minutes(6), zone=SHANGHAI)
     _move(db_session, incident, "resolved", T0 + minutes(7))
+    waive_review(db_session, incident, T0 + minutes(8))
     _move(db_session, incident, "closed", T0 + minutes(8))
     first = db_session.scalars(sa.select(Deadline).where(Deadline.rule_key == "first_notice")).one()
     assert first.state == DeadlineState.MISSED

@@ -12,6 +12,7 @@ from incidents import accounts
 from incidents.actors import Actor
 from tests.browser.conftest import sign_in_page
 from tests.conftest import FIXED_NOW, PASSWORD
+from tests.support.reviews import waive_review_of
 from tests.support.servers import LiveServer
 
 pytestmark = pytest.mark.browser
@@ -57,6 +58,8 @@ def test_open_command_and_watch_live(live_server: LiveServer, browser: Browser) 
     expect(commander.locator("#timeline")).to_contain_text("数据库连接池已扩容")
     expect(commander.get_by_label("在时间线上记一笔")).to_have_value("")
 
+    # Closing needs the review (issue 6; its own browser test covers it): waived here.
+    waive_review_of(live_server.app, commander.url)
     for button in ("已修复，观察中", "标记解决", "关闭事件"):
         commander.get_by_role("button", name=button).click()
         expect(commander.locator("#timeline li").first).to_contain_text("变更了状态")

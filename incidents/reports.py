@@ -1,0 +1,160 @@
+"""Reports over a period: what happened, how fast we answered, which promises held, what we learned.
+
+Everything is computed from stored rows for incidents opened in [start, end); `zone` is the
+team's zone, used only to cut days for the trend. Durations are whole seconds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from incidents.cases import CATEGORIES
+from incidents.deadlines import AFTER_CLOSE_RULES
+from incidents.lifecycle import Kind, Severity, Source
+from incidents.models import Deadline, Incident
+from incidents.review_figures import deadline_outcomes
+from incidents.review_models import ActionItem, ActionStatus, CaseStep, Review, ReviewState
+from incidents.timeutil import ensure_aware
+
+TOP_ROOT_CAUSES = 10
+ROOT_CAUSE_CHARS = 80
+
+
+def percentile(values: Sequence[float], share: float) -> int | None:
+    """The nearest-rank percentile (share 0.5 is the median); None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(share * len(ordered)))
+    return int(ordered[rank - 1])
+
+
+@dataclass(frozen=True)
+class Period:
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        if ensure_aware(self.end) <= ensure_aware(self.start):
+            raise ValueError("a period ends after it starts")
+
+
+def _incidents(session: Session, period: Period) -> list[Incident]:
+    return list(session.scalars(
+        sa.select(Incident).where(Incident.opened_at >= period.start, Incident.opened_at < period.end)
+        .order_by(Incident.opened_at, Incident.id)
+    ))
+
+
+def _durations(incidents: list[Incident], attribute: str) -> dict[str, int | None]:
+    values = [(getattr(i, attribute) - i.opened_at).total_seconds() for i in incidents if getattr(i, attribute)]
+    return {"count": len(values), "median": percentile(values, 0.5), "p90": percentile(values, 0.9)}
+
+
+def per_day(incidents: list[Incident], period: Period, zone: ZoneInfo) -> list[tuple[str, int]]:
+    """Incidents opened per local day of the period, empty days included."""
+    counts = Counter(i.opened_at.astimezone(zone).date() for i in incidents)
+    day, last = period.start.astimezone(zone).date(), (period.end - timedelta(microseconds=1)).astimezone(zone).date()
+    series = []
+    while day <= last:
+        series.append((day.isoformat(), counts.get(day, 0)))
+        day += timedelta(days=1)
+    return series
+
+
+def categories(session: Session, incident_ids: list[int]) -> dict[str, int]:
+    """Complaint categories from each case's latest prejudgement (incidents without one are left out)."""
+    counts = Counter({category: 0 for category in CATEGORIES})
+    if not incident_ids:
+        return dict(counts)
+    latest: dict[int, CaseStep] = {}
+    for row in session.scalars(
+        sa.select(CaseStep).where(CaseStep.incident_id.in_(incident_ids), CaseStep.step == "prejudge")
+        .order_by(CaseStep.version)
+    ):
+        latest[row.incident_id] = row
+    for row in latest.values():
+        counts[row.fields.get("category", "other")] += 1
+    return dict(counts)
+
+
+def adherence(session: Session, incident_ids: list[int]) -> list[dict[str, Any]]:
+    """Per rule, how its deadlines ended, with the share met on time among those settled."""
+    if not incident_ids:
+        return []
+    rows = session.scalars(
+        sa.select(Deadline).where(Deadline.incident_id.in_(incident_ids), Deadline.rule_key.not_in(AFTER_CLOSE_RULES))
+    )
+    by_rule: dict[str, list[Deadline]] = {}
+    names: dict[str, dict[str, str]] = {}
+    for deadline in rows:
+        by_rule.setdefault(deadline.rule_key, []).append(deadline)
+        names[deadline.rule_key] = {"zh": deadline.rule.get("zh", deadline.rule_key),
+                                    "en": deadline.rule.get("en", deadline.rule_key)}
+    result = []
+    for key in sorted(by_rule):
+        outcomes = deadline_outcomes(by_rule[key])
+        judged = outcomes["met_on_time"] + outcomes["met_late"] + outcomes["missed"]
+        result.append({"rule": key, "name": names[key], **outcomes,
+                       "on_time_share": (outcomes["met_on_time"] / judged) if judged else None})
+    return result
+
+
+def root_causes(session: Session, incident_ids: list[int]) -> list[tuple[str, int]]:
+    """The most frequent root causes of completed reviews (same text, trimmed, counts as one cause)."""
+    if not incident_ids:
+        return []
+    texts = session.scalars(
+        sa.select(Review.root_cause).where(Review.incident_id.in_(incident_ids), Review.state == ReviewState.COMPLETED)
+    )
+    counts = Counter(" ".join(text.split())[:ROOT_CAUSE_CHARS] for text in texts if text.strip())
+    return counts.most_common(TOP_ROOT_CAUSES)
+
+
+def open_action_items(session: Session, *, now: datetime) -> dict[str, Any]:
+    """Every open action item, soonest due first, and how many are overdue (whatever the period)."""
+    items = list(session.scalars(
+        sa.select(ActionItem).where(ActionItem.status == ActionStatus.OPEN).order_by(ActionItem.due_at, ActionItem.id)
+    ))
+    return {"items": items, "open": len(items), "overdue": sum(1 for item in items if item.due_at <= now)}
+
+
+def report(session: Session, period: Period, *, now: datetime, zone: ZoneInfo) -> dict[str, Any]:
+    """The whole report for one period."""
+    incidents = _incidents(session, period)
+    ids = [i.id for i in incidents]
+    return {
+        "period": period,
+        "incidents": incidents,
+        "total": len(incidents),
+        "by_kind": {kind.value: sum(1 for i in incidents if i.kind == kind) for kind in Kind},
+        "by_severity": {s.value: sum(1 for i in incidents if i.severity == s) for s in Severity},
+        "by_source": {s.value: sum(1 for i in incidents if i.source == s) for s in Source},
+        "per_day": per_day(incidents, period, zone),
+        "acknowledge": _durations(incidents, "acknowledged_at"),
+        "resolve": _durations(incidents, "resolved_at"),
+        "adherence": adherence(session, ids),
+        "categories": categories(session, ids),
+        "root_causes": root_causes(session, ids),
+        "actions": open_action_items(session, now=ensure_aware(now)),
+    }
+
+
+def deadline_rows(session: Session, period: Period) -> list[Deadline]:
+    """The deadlines of incidents opened in the period (for the CSV export)."""
+    return list(session.scalars(
+        sa.select(Deadline).join(Incident, Incident.id == Deadline.incident_id)
+        .where(Incident.opened_at >= period.start, Incident.opened_at < period.end)
+        .order_by(Deadline.due_at, Deadline.id)
+    ))
+
+
