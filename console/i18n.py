@@ -54,6 +54,17 @@ REASONS = {
     "backwards": lazy_gettext("A maintenance window only moves forward."),
     "bad_datetime": lazy_gettext("Enter a date and time."),
     "needs_offset": lazy_gettext("Give the time with its offset, e.g. +08:00."),
+    # Subscribers (issue 4).
+    "bad_url": lazy_gettext("Enter the full http(s) address (for a robot, copy its whole webhook address)."),
+    "secret_short": lazy_gettext("The signing secret needs at least %(min)s characters."),
+    "bad_email": lazy_gettext("Enter an e-mail address such as name@example.com."),
+    "unsafe_url": lazy_gettext("This address points inside a private network and is refused. Use a public URL."),
+    "no_components": lazy_gettext("Tick at least one component, or choose all components."),
+    "email_unavailable": lazy_gettext("E-mail subscriptions are not offered here; use a webhook."),
+    "link_expired": lazy_gettext("This confirmation link has expired. Please subscribe again."),
+    "unsubscribed": lazy_gettext("This subscription was cancelled. Please subscribe again."),
+    "not_active": lazy_gettext("Only an active subscriber can be paused."),
+    "not_paused_subscriber": lazy_gettext("Only a paused subscriber can be resumed."),
 }
 
 

@@ -172,6 +172,23 @@ EXPECTED: dict[str, tuple[str, str, set]] = {
     "api.post_maintenance_update": ("POST", "/api/v1/maintenance/999999/updates", SPEAKERS),
     "api.cancel_maintenance": ("POST", "/api/v1/maintenance/999999/cancel", SPEAKERS),
     "api.set_incident_public": ("PUT", "/api/v1/incidents/{ref}/public", SPEAKERS),
+    # --- subscribers (issue 4) ---
+    "subscribe.form": ("GET", "/status/subscribe", EVERYONE),
+    "subscribe.subscribe": ("POST", "/status/subscribe", EVERYONE),
+    "subscribe.confirm": ("GET", "/status/subscribe/confirm/no-such-token", EVERYONE),
+    "subscribe.unsubscribe": ("GET", "/status/unsubscribe/no-such-token", EVERYONE),
+    "subscriber_admin.index": ("GET", "/admin/subscribers", ADMINS),
+    "subscriber_admin.create": ("POST", "/admin/subscribers", ADMINS),
+    "subscriber_admin.show": ("GET", "/admin/subscribers/999999", ADMINS),
+    "subscriber_admin.pause": ("POST", "/admin/subscribers/999999/pause", ADMINS),
+    "subscriber_admin.resume": ("POST", "/admin/subscribers/999999/resume", ADMINS),
+    "subscriber_admin.delete": ("POST", "/admin/subscribers/999999/delete", ADMINS),
+    "api.list_subscribers": ("GET", "/api/v1/subscribers", ADMINS),
+    "api.create_subscriber": ("POST", "/api/v1/subscribers", ADMINS),
+    "api.get_subscriber": ("GET", "/api/v1/subscribers/999999", ADMINS),
+    "api.pause_subscriber": ("POST", "/api/v1/subscribers/999999/pause", ADMINS),
+    "api.resume_subscriber": ("POST", "/api/v1/subscribers/999999/resume", ADMINS),
+    "api.delete_subscriber": ("DELETE", "/api/v1/subscribers/999999", ADMINS),
 }
 
 
