@@ -1,0 +1,102 @@
+"""Subscribers (issue 4): the public subscription form and links, the admin page."""
+
+ZH = {
+    # The public page.
+    "Subscribe to updates": "订阅更新",
+    "Get every incident update and maintenance notice as soon as it is published here. Each message has a one-click unsubscribe link.":
+        "本页每发布一条故障进展或维护通知，我们都会第一时间发给您。每条消息都附有一键退订链接。",
+    "Too many subscriptions from here just now. Please try again in %(minutes)s minutes.":
+        "请求过于频繁，请 %(minutes)s 分钟后再试。",
+    "By e-mail": "邮件订阅",
+    "E-mail address": "邮箱地址",
+    "Notify me about": "通知范围",
+    "All components": "全部服务",
+    "Only the components I tick": "仅限勾选的服务",
+    "We will send a confirmation link first; nothing else is sent until you open it.":
+        "我们会先发送一封确认邮件；在您点击确认链接之前，不会发送任何通知。",
+    "Subscribe by e-mail": "用邮件订阅",
+    "By webhook": "Webhook 订阅",
+    "Webhook URL": "Webhook 地址",
+    "Signing secret (optional, at least 16 characters)": "签名密钥（可选，至少 16 个字符）",
+    "Each delivery is a JSON POST signed with HMAC-SHA256 in the X-Crisis-Signature header.":
+        "每次推送都是一个 JSON POST 请求，X-Crisis-Signature 头中带有 HMAC-SHA256 签名。",
+    "Subscribe the webhook": "订阅 Webhook",
+    "Subscription": "订阅",
+    "Check your mailbox": "请查收邮件",
+    "If this address can subscribe, a confirmation link is on its way. Open it to start receiving updates.":
+        "如果该邮箱可以订阅，确认链接已在发送途中。点击链接后即开始接收通知。",
+    "Webhook subscribed": "Webhook 已订阅",
+    "Updates will be posted to %(url)s from now on.": "今后的通知将推送到 %(url)s。",
+    "Signing secret (shown only now; keep it to verify X-Crisis-Signature):":
+        "签名密钥（仅显示这一次，请妥善保存，用于校验 X-Crisis-Signature）：",
+    "To stop the deliveries, open this link:": "如需停止推送，请打开此链接：",
+    "Unsubscribe": "退订",
+    "Subscription confirmed": "订阅已确认",
+    "You will receive incident updates and maintenance notices at %(address)s.":
+        "故障进展和维护通知将发送到 %(address)s。",
+    "You are unsubscribed": "您已退订",
+    "Nothing more will be sent to %(address)s.": "不会再向 %(address)s 发送任何通知。",
+    "Subscribe again": "重新订阅",
+    "This link no longer works": "此链接已失效",
+    "This link is not valid": "此链接无效",
+    "It may have been replaced by a newer one. You can subscribe again at any time.":
+        "它可能已被更新的链接取代。您可以随时重新订阅。",
+    "Back to the status page": "返回服务状态页",
+    # Reasons.
+    "Enter the full http(s) address (for a robot, copy its whole webhook address).":
+        "请填写完整的 http(s) 地址（机器人请复制完整的 Webhook 地址）。",
+    "The signing secret needs at least %(min)s characters.": "签名密钥至少 %(min)s 个字符。",
+    "Enter an e-mail address such as name@example.com.": "请填写有效的邮箱地址，例如 name@example.com。",
+    "This address points inside a private network and is refused. Use a public URL.":
+        "该地址指向内网或本机，已被拒绝。请使用公网地址。",
+    "Tick at least one component, or choose all components.": "请至少勾选一个服务，或选择全部服务。",
+    "E-mail subscriptions are not offered here; use a webhook.": "本站暂不提供邮件订阅，请使用 Webhook。",
+    "This confirmation link has expired. Please subscribe again.": "确认链接已过期，请重新订阅。",
+    "This subscription was cancelled. Please subscribe again.": "该订阅已取消，请重新订阅。",
+    "Only an active subscriber can be paused.": "只能暂停正在生效的订阅者。",
+    "Only a paused subscriber can be resumed.": "只能恢复已暂停的订阅者。",
+    # The admin page.
+    "Subscribers": "订阅者",
+    "Awaiting confirmation": "待确认",
+    "Active": "生效中",
+    "Paused": "已暂停",
+    "Unsubscribed": "已退订",
+    "Removed": "已删除",
+    "E-mail": "邮件",
+    "Webhook": "Webhook",
+    "WeCom robot": "企业微信机器人",
+    "DingTalk robot": "钉钉机器人",
+    "Feishu robot": "飞书机器人",
+    "Everyone who hears about each published update: visitors of the status page and the team channels added here.":
+        "每次发布都会通知到的对象：在状态页订阅的访客，以及在这里添加的团队渠道。",
+    "Filter by state": "按状态筛选",
+    "All": "全部",
+    "Subscriber": "订阅者",
+    "Kind": "类型",
+    "State": "状态",
+    "Last delivery": "最近送达",
+    "paused after %(n)s failures": "连续失败 %(n)s 次后已暂停",
+    "No subscribers yet.": "还没有订阅者。",
+    "Add a team channel": "添加团队渠道",
+    "Name (e.g. the duty group)": "名称（例如：值班群）",
+    "Robot or webhook URL (not for e-mail)": "机器人或 Webhook 地址（邮件无需填写）",
+    "Signing secret (optional)": "签名密钥（可选）",
+    "E-mail address (for e-mail only)": "邮箱地址（仅邮件类型）",
+    "No SMTP server is set (CRISIS_SMTP_HOST): e-mail subscribers are kept but nothing is sent to them.":
+        "尚未配置 SMTP 服务器（CRISIS_SMTP_HOST）：邮件订阅者会保留，但不会收到任何邮件。",
+    "Language of the messages": "消息语言",
+    "Components (none ticked: all)": "服务范围（不勾选即全部）",
+    "Add subscriber": "添加订阅者",
+    "Address": "地址",
+    "Added": "添加时间",
+    "on the status page": "来自状态页",
+    "by an admin": "由管理员添加",
+    "Last error": "最近错误",
+    "Pause": "暂停",
+    "Resume": "恢复",
+    "Remove": "删除",
+    "Delivery log": "投递记录",
+    "Message": "消息",
+    "Attempts": "尝试",
+    "Nothing sent yet.": "尚未发送任何消息。",
+}
