@@ -59,6 +59,7 @@ REASONS = {
     "secret_short": lazy_gettext("The signing secret needs at least %(min)s characters."),
     "bad_email": lazy_gettext("Enter an e-mail address such as name@example.com."),
     "unsafe_url": lazy_gettext("This address points inside a private network and is refused. Use a public URL."),
+    "unresolvable_url": lazy_gettext("This host name cannot be found. Check the address."),
     "no_components": lazy_gettext("Tick at least one component, or choose all components."),
     "email_unavailable": lazy_gettext("E-mail subscriptions are not offered here; use a webhook."),
     "link_expired": lazy_gettext("This confirmation link has expired. Please subscribe again."),

@@ -105,7 +105,8 @@ def _channel_config(kind: str, url: Any, secret: Any, allowed_networks: Sequence
     try:
         check_url(config["url"], allowed_networks)
     except UnsafeURL as error:
-        raise InvalidInput("url", f"this address is refused: {error}", reason="unsafe_url") from None
+        reason = "unresolvable_url" if str(error).startswith("cannot resolve") else "unsafe_url"
+        raise InvalidInput("url", f"this address is refused: {error}", reason=reason) from None
     return config
 
 

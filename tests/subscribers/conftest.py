@@ -36,9 +36,9 @@ def deliver(sub_app, engine):  # noqa: ANN001, ANN201
     """Run the worker's subscriber delivery round once, as the job does, on the real outbox."""
     sessions = sessionmaker(bind=engine, expire_on_commit=False)
 
-    def run(**overrides: Any) -> outbox.DeliveryReport:
+    def run(now: Any = None, **overrides: Any) -> outbox.DeliveryReport:
         settings = {**deliver_settings(sub_app.config), "timeout": 5.0, **overrides}
-        return outbox.deliver_due(sessions, now=utcnow(), **settings)
+        return outbox.deliver_due(sessions, now=now or utcnow(), **settings)
 
     return run
 

@@ -49,6 +49,7 @@ ZH = {
     "Enter an e-mail address such as name@example.com.": "请填写有效的邮箱地址，例如 name@example.com。",
     "This address points inside a private network and is refused. Use a public URL.":
         "该地址指向内网或本机，已被拒绝。请使用公网地址。",
+    "This host name cannot be found. Check the address.": "找不到该主机名，请检查地址。",
     "Tick at least one component, or choose all components.": "请至少勾选一个服务，或选择全部服务。",
     "E-mail subscriptions are not offered here; use a webhook.": "本站暂不提供邮件订阅，请使用 Webhook。",
     "This confirmation link has expired. Please subscribe again.": "确认链接已过期，请重新订阅。",
