@@ -66,17 +66,21 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from console.views import api_status, status_admin, status_feeds, status_public, statuspage_api  # noqa: F401
     # Subscribers (issue 4): the public form and links, the admin page and its API twins.
     from console.views import api_subscribers, status_subscribe, subscriber_admin  # noqa: F401
+    # Settings behind the clock (issue 3).
+    from console.views import api_settings, settings
 
     for blueprint in (health.bp, auth.bp, board.bp, incident_pages.bp, api.bp, hooks.bp, intake_pages.bp,
                       deadlines.bp, notifications.bp, monitor_pages.bp, monitor_config.bp,
                       status_public.bp, status_feeds.bp, statuspage_api.bp, status_admin.bp,
                       status_subscribe.bp, subscriber_admin.bp):
         app.register_blueprint(blueprint)
+    settings.init_app(app)
     csrf.exempt(api.bp)
     csrf.exempt(hooks.bp)
     csrf.exempt(api_monitors.bp)
     # Mail clients' one-click unsubscribe (RFC 8058) POSTs without a form; the token is the proof.
     csrf.exempt(status_subscribe.unsubscribe)
+    csrf.exempt(api_settings.bp)
     errors.init_app(app)
 
     unmapped = permissions.missing_endpoints({rule.endpoint for rule in app.url_map.iter_rules()})

@@ -32,6 +32,10 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "incident.public": frozenset({Role.ADMIN, Role.DUTY_MANAGER, Role.COMMS}),
     # Subscribers (issue 4): who hears about publishes is the admins' to manage.
     "status.subscribers": frozenset({Role.ADMIN}),
+    # Settings behind the clock (issue 3): duty managers read the playbooks and keep the roster.
+    "playbook.view": frozenset({Role.ADMIN, Role.DUTY_MANAGER}),
+    "roster.view": ALL_ROLES,
+    "roster.manage": frozenset({Role.ADMIN, Role.DUTY_MANAGER}),
 }
 
 ENDPOINTS: dict[str, str] = {
@@ -198,6 +202,45 @@ ENDPOINTS: dict[str, str] = {
     "api.pause_subscriber": "status.subscribers",
     "api.resume_subscriber": "status.subscribers",
     "api.delete_subscriber": "status.subscribers",
+    # Settings behind the clock (issue 3): playbooks, duty roster, team channels, business calendar.
+    "playbooks.index": "playbook.view",
+    "playbooks.show": "playbook.view",
+    "playbooks.save": "admin",
+    "roster.show": "roster.view",
+    "roster.add": "roster.manage",
+    "roster.take_duty": "roster.manage",
+    "roster.remove": "roster.manage",
+    "channels.index": "admin",
+    "channels.new": "admin",
+    "channels.create": "admin",
+    "channels.edit": "admin",
+    "channels.update": "admin",
+    "channels.switch": "admin",
+    "channels.send_test": "admin",
+    "channels.delete": "admin",
+    "calendar.show": "admin",
+    "calendar.save_hours": "admin",
+    "calendar.add_day": "admin",
+    "calendar.remove_day": "admin",
+    "api.settings.list_playbooks": "playbook.view",
+    "api.settings.get_playbook": "playbook.view",
+    "api.settings.change_playbook": "admin",
+    "api.settings.list_shifts": "roster.view",
+    "api.settings.add_shift": "roster.manage",
+    "api.settings.remove_shift": "roster.manage",
+    "api.settings.on_duty": "roster.view",
+    "api.settings.list_channels": "admin",
+    "api.settings.get_channel": "admin",
+    "api.settings.create_channel": "admin",
+    "api.settings.update_channel": "admin",
+    "api.settings.delete_channel": "admin",
+    "api.settings.test_channel": "admin",
+    "api.settings.get_business_hours": "admin",
+    "api.settings.put_business_hours": "admin",
+    "api.settings.list_calendar_days": "admin",
+    "api.settings.set_calendar_day": "admin",
+    "api.settings.remove_calendar_day": "admin",
+    "api.settings.calendar_preview": "admin",
 }
 
 

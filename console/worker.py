@@ -66,7 +66,7 @@ class WorkerSettings:
     zone: ZoneInfo
     public_url: str = ""
     allowed_networks: list[IPNetwork] = field(default_factory=list)
-    clock_tick: float = 1.0
+    clock_tick: float = 0.5
     outbox_tick: float = 2.0
     lock_retry: float = 2.0
     outbox_timeout: float = 10.0
@@ -79,7 +79,7 @@ class WorkerSettings:
             zone=ZoneInfo(config["TIMEZONE"]),
             public_url=config.get("PUBLIC_URL", ""),
             allowed_networks=parse_networks(config.get("ALLOWED_NETWORKS", [])),
-            clock_tick=config.get("WORKER_TICK_SECONDS", 1.0),
+            clock_tick=config.get("WORKER_TICK_SECONDS", 0.5),
             outbox_tick=config.get("OUTBOX_TICK_SECONDS", 2.0),
             lock_retry=config.get("WORKER_LOCK_RETRY_SECONDS", 2.0),
             outbox_timeout=config.get("OUTBOX_TIMEOUT_SECONDS", 10.0),
