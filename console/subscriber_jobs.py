@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -47,6 +48,7 @@ def deliver_settings(config: Mapping[str, Any]) -> dict[str, Any]:
         "mail": mail_settings(config),
         "public_url": config.get("PUBLIC_URL", ""),
         "pause_after": int(config.get("SUBSCRIBER_PAUSE_AFTER", outbox.PAUSE_AFTER)),
+        "zone": ZoneInfo(config.get("TIMEZONE") or "UTC"),
     }
 
 

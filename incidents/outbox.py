@@ -39,6 +39,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import requests
 import sqlalchemy as sa
@@ -177,6 +178,7 @@ def deliver_due(
     mail: Mapping[str, Any] | None = None,
     public_url: str = "",
     pause_after: int = PAUSE_AFTER,
+    zone: ZoneInfo | None = None,
 ) -> DeliveryReport:
     """Deliver the messages due at `now` (up to `limit`), each destination in its own thread.
 
@@ -197,7 +199,7 @@ def deliver_due(
     for item in claimed:
         by_channel.setdefault(item.target, []).append(item)
     setup = _Setup(allowed_networks=allowed_networks, timeout=timeout, mail=dict(mail) if mail else None,
-                   public_url=public_url, pause_after=pause_after)
+                   public_url=public_url, pause_after=pause_after, zone=zone)
 
     def run(target: tuple[str, int]) -> DeliveryReport:
         return _deliver_target(sessions, target, by_channel[target], now=now, lease_until=lease_until, setup=setup)
@@ -220,6 +222,7 @@ class _Setup:
     mail: dict[str, Any] | None
     public_url: str
     pause_after: int
+    zone: ZoneInfo | None
 
 
 @dataclass(frozen=True)
@@ -274,7 +277,8 @@ def _deliver_target(
             if refusal:
                 outcome = _Outcome.give_up(refusal)
             else:
-                stored = absolutize(item.message, setup.public_url) if destination.subscriber_id else item.message
+                stored = (absolutize(item.message, setup.public_url, setup.zone) if destination.subscriber_id
+                          else item.message)
                 outcome = _attempt(destination.kind, destination.config, stored,
                                    allowed_networks=setup.allowed_networks, timeout=setup.timeout, http=http)
             try:
@@ -550,8 +554,9 @@ def channel_health(session: Session) -> list[ChannelHealth]:
 
 
 def failed_messages(session: Session, *, channel_id: int | None = None, limit: int = 100) -> list[OutboxMessage]:
-    """Failed messages, newest first (what an admin may retry)."""
-    query = sa.select(OutboxMessage).where(OutboxMessage.state == OutboxState.FAILED)
+    """Failed team-channel messages, newest first (what an admin may retry on the channels page)."""
+    query = sa.select(OutboxMessage).where(OutboxMessage.state == OutboxState.FAILED,
+                                           OutboxMessage.channel_id.is_not(None))
     if channel_id is not None:
         query = query.where(OutboxMessage.channel_id == channel_id)
     return list(session.scalars(query.order_by(OutboxMessage.id.desc()).limit(limit)))

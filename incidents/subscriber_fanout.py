@@ -5,8 +5,9 @@ leaves only for what was stored, and the publish never waits for a delivery. Eac
 idempotency key names its cause and its subscriber (`update:12:subscriber:7`), so one cause
 can never queue twice for one subscriber.
 
-Links are stored relative, behind PUBLIC_URL_MARK; the outbox replaces the mark with the
-console's public address when it delivers (the domain does not know that address).
+Links are stored relative, behind PUBLIC_URL_MARK, and times as marks too; the outbox puts in
+the console's public address and the team's zone when it delivers (the publishing code knows
+neither).
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from collections.abc import Iterable
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
+
+import re
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -33,6 +37,7 @@ from incidents.subscriber_models import Subscriber, SubscriberState, subscriber_
 from incidents.timeutil import ensure_aware
 
 PUBLIC_URL_MARK = "{public_url}"
+_TIME_MARK = re.compile(r"\{time:([^{}]+)\}")
 # Subscribers hear of a maintenance window this long before it starts.
 REMINDER_LEAD = timedelta(hours=1)
 CONFIRM_EVENT = "subscription.confirm"
@@ -53,7 +58,7 @@ MAINTENANCE_TEXT = {
 TEXTS = {
     "zh": {
         "components": "影响范围：{names}",
-        "window": "维护时间：{start} 至 {end}（UTC）",
+        "window": "维护时间：{start} 至 {end}",
         "confirm_subject": "请确认订阅服务状态通知",
         "confirm_text": "您（或有人使用此邮箱）在服务状态页订阅了故障与维护通知。\n\n请打开下方链接确认订阅。"
                         "如果这不是您本人的操作，请忽略本邮件，您不会收到任何通知。",
@@ -63,7 +68,7 @@ TEXTS = {
     },
     "en": {
         "components": "Affected: {names}",
-        "window": "Window: {start} to {end} (UTC)",
+        "window": "Window: {start} to {end}",
         "confirm_subject": "Please confirm your status notifications",
         "confirm_text": "You (or someone using this address) subscribed to incident and maintenance notices on "
                         "the status page.\n\nOpen the link below to confirm. If this was not you, ignore this "
@@ -80,14 +85,30 @@ def link(path: str) -> str:
     return PUBLIC_URL_MARK + path
 
 
-def absolutize(value: Any, public_url: str) -> Any:
-    """Every stored link made absolute with the console's public address (recursively)."""
+def time_mark(moment: datetime) -> str:
+    """A time stored as a mark; the outbox writes it in the team's zone when it delivers."""
+    return "{time:" + ensure_aware(moment).isoformat() + "}"
+
+
+def _local(found: re.Match[str], zone: ZoneInfo) -> str:
+    local = datetime.fromisoformat(found.group(1)).astimezone(zone)
+    offset = local.strftime("%z")
+    return f"{local:%Y-%m-%d %H:%M} (UTC{offset[:3]}:{offset[3:]})"
+
+
+def absolutize(value: Any, public_url: str, zone: ZoneInfo | None = None) -> Any:
+    """Every stored link made absolute with the console's public address, every time mark
+    written in `zone` (UTC when none), recursively."""
     if isinstance(value, str):
-        return value.replace(PUBLIC_URL_MARK, public_url.rstrip("/")) if PUBLIC_URL_MARK in value else value
+        if PUBLIC_URL_MARK in value:
+            value = value.replace(PUBLIC_URL_MARK, public_url.rstrip("/"))
+        if "{time:" in value:
+            value = _TIME_MARK.sub(lambda found: _local(found, zone or ZoneInfo("UTC")), value)
+        return value
     if isinstance(value, dict):
-        return {key: absolutize(item, public_url) for key, item in value.items()}
+        return {key: absolutize(item, public_url, zone) for key, item in value.items()}
     if isinstance(value, list):
-        return [absolutize(item, public_url) for item in value]
+        return [absolutize(item, public_url, zone) for item in value]
     return value
 
 
@@ -205,7 +226,7 @@ def _maintenance_messages(
     made = []
     for subscriber in subscribers:
         language = subscriber.language
-        window = TEXTS[language]["window"].format(start=f"{start:%Y-%m-%d %H:%M}", end=f"{end:%Y-%m-%d %H:%M}")
+        window = TEXTS[language]["window"].format(start=time_mark(start), end=time_mark(end))
         parts = [_pick(body, body_en, language), window]
         if maintenance.components:
             parts.append(TEXTS[language]["components"].format(names=_names(list(maintenance.components), language)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import sessionmaker
 
@@ -64,7 +65,10 @@ def test_maintenance_announcement_reminder_and_start_reach_mail_subscribers(sub_
     assert deliver(now=start + timedelta(minutes=1)).delivered == 3
     subjects = [mail(e)["Subject"] for e in smtp_server.handler.envelopes]
     assert subjects == ["【计划维护】支付系统升级", "【维护即将开始】支付系统升级", "【维护进行中】支付系统升级"]
-    assert "期间支付可能短暂失败" in plain_text(smtp_server.handler.envelopes[0])
+    announcement = plain_text(smtp_server.handler.envelopes[0])
+    assert "期间支付可能短暂失败" in announcement
+    local = start.astimezone(ZoneInfo("Asia/Shanghai"))
+    assert f"维护时间：{local:%Y-%m-%d %H:%M} (UTC+08:00) 至 " in announcement
     assert "退订 / Unsubscribe: http://status.example.com/status/unsubscribe/" in plain_text(smtp_server.handler.envelopes[0])
 
 

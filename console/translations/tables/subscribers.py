@@ -100,4 +100,7 @@ ZH = {
     "Message": "消息",
     "Attempts": "尝试",
     "Nothing sent yet.": "尚未发送任何消息。",
+    "Waiting to be sent": "等待发送",
+    "Delivered": "已送达",
+    "Not delivered": "未送达",
 }
