@@ -154,7 +154,7 @@ def test_bad_and_very_long_input_is_refused_at_the_field(sub_app, client, engine
         ({"kind": "email", "email": "not-an-address"}, "name@example.com"),
         ({"kind": "webhook", "url": "https://example.com/" + "a" * 600}, "最多 500 个字符"),
         ({"kind": "webhook", "url": "ftp://example.com/x"}, "http(s)"),
-        ({"kind": "webhook", "url": "https://example.com/x", "secret": "short"}, "至少 16 个字符"),
+        ({"kind": "webhook", "url": "https://example.com/x", "secret": "short"}, "至少需要 16 个字符"),
         ({"kind": "email", "email": "a@example.com", "scope": "some"}, "至少勾选一个"),
     ]
     for data, message in cases:

@@ -104,7 +104,7 @@ ZH = {
     "Cancelled": "已取消",
     "Post an update": "发布进展",
     "Update (Chinese)": "进展（中文）",
-    "Publish update": "发布进展",
+    "Publish update": "发布公告",
     "Change the plan": "修改计划",
     "Cancel this maintenance": "取消本次维护",
     "Published updates": "已发布的进展",

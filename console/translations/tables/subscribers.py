@@ -45,7 +45,7 @@ ZH = {
     # Reasons.
     "Enter the full http(s) address (for a robot, copy its whole webhook address).":
         "请填写完整的 http(s) 地址（机器人请复制完整的 Webhook 地址）。",
-    "The signing secret needs at least %(min)s characters.": "签名密钥至少 %(min)s 个字符。",
+    "The signing secret needs at least %(min)s characters.": "签名密钥至少需要 %(min)s 个字符。",
     "Enter an e-mail address such as name@example.com.": "请填写有效的邮箱地址，例如 name@example.com。",
     "This address points inside a private network and is refused. Use a public URL.":
         "该地址指向内网或本机，已被拒绝。请使用公网地址。",
