@@ -64,6 +64,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from console.views import api_monitors, monitor_config, monitor_pages
     # The status page's area: the API twins attach to api.bp, so import them before registering it.
     from console.views import api_status, status_admin, status_feeds, status_public, statuspage_api  # noqa: F401
+    # Subscribers (issue 4): the public form and links, the admin page and its API twins.
+    from console.views import api_subscribers, status_subscribe, subscriber_admin  # noqa: F401
     # Settings behind the clock (issue 3).
     from console.views import api_settings, settings
     # The aftermath (issue 6): the six-step case, the review (复盘), reports; the API twins join api.bp.
@@ -72,12 +74,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     for blueprint in (health.bp, auth.bp, board.bp, incident_pages.bp, api.bp, hooks.bp, intake_pages.bp,
                       deadlines.bp, notifications.bp, monitor_pages.bp, monitor_config.bp,
                       status_public.bp, status_feeds.bp, statuspage_api.bp, status_admin.bp,
-                      review_pages.bp, report_pages.bp):
+                      review_pages.bp, report_pages.bp, status_subscribe.bp, subscriber_admin.bp):
         app.register_blueprint(blueprint)
     settings.init_app(app)
     csrf.exempt(api.bp)
     csrf.exempt(hooks.bp)
     csrf.exempt(api_monitors.bp)
+    # Mail clients' one-click unsubscribe (RFC 8058) POSTs without a form; the token is the proof.
+    csrf.exempt(status_subscribe.unsubscribe)
     csrf.exempt(api_settings.bp)
     errors.init_app(app)
 

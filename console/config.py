@@ -75,4 +75,14 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         # often each web process checks whether its cached public pages are still current.
         "STATUS_PAGE_NAME": env("CRISIS_STATUS_PAGE_NAME", ""),
         "STATUS_CACHE_SECONDS": float(env("CRISIS_STATUS_CACHE_SECONDS", "0.25")),
+        # Subscribers (issue 4): the SMTP server that sends subscribers' mail (no host: the
+        # status page offers webhooks only), and after how many messages failed in a row a
+        # subscriber is paused.
+        "SMTP_HOST": env("CRISIS_SMTP_HOST", ""),
+        "SMTP_PORT": env("CRISIS_SMTP_PORT", ""),
+        "SMTP_SECURITY": env("CRISIS_SMTP_SECURITY", "starttls"),
+        "SMTP_USERNAME": env("CRISIS_SMTP_USERNAME", ""),
+        "SMTP_PASSWORD": env("CRISIS_SMTP_PASSWORD", ""),
+        "SMTP_FROM": env("CRISIS_SMTP_FROM", ""),
+        "SUBSCRIBER_PAUSE_AFTER": int(env("CRISIS_SUBSCRIBER_PAUSE_AFTER", "5")),
     }

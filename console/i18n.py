@@ -66,6 +66,18 @@ REASONS = {
     "review_unresolved": lazy_gettext("Resolve the incident before completing its review."),
     "bad_link": lazy_gettext("Link only updates and mentions of this incident."),
     "action_settled": lazy_gettext("This action item is already settled."),
+    # Subscribers (issue 4).
+    "bad_url": lazy_gettext("Enter the full http(s) address (for a robot, copy its whole webhook address)."),
+    "secret_short": lazy_gettext("The signing secret needs at least %(min)s characters."),
+    "bad_email": lazy_gettext("Enter an e-mail address such as name@example.com."),
+    "unsafe_url": lazy_gettext("This address points inside a private network and is refused. Use a public URL."),
+    "unresolvable_url": lazy_gettext("This host name cannot be found. Check the address."),
+    "no_components": lazy_gettext("Tick at least one component, or choose all components."),
+    "email_unavailable": lazy_gettext("E-mail subscriptions are not offered here; use a webhook."),
+    "link_expired": lazy_gettext("This confirmation link has expired. Please subscribe again."),
+    "unsubscribed": lazy_gettext("This subscription was cancelled. Please subscribe again."),
+    "not_active": lazy_gettext("Only an active subscriber can be paused."),
+    "not_paused_subscriber": lazy_gettext("Only a paused subscriber can be resumed."),
 }
 
 

@@ -30,6 +30,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "status.components": frozenset({Role.ADMIN}),
     "status.maintenance": frozenset({Role.ADMIN, Role.DUTY_MANAGER, Role.COMMS}),
     "incident.public": frozenset({Role.ADMIN, Role.DUTY_MANAGER, Role.COMMS}),
+    # Subscribers (issue 4): who hears about publishes is the admins' to manage.
+    "status.subscribers": frozenset({Role.ADMIN}),
     # Settings behind the clock (issue 3): duty managers read the playbooks and keep the roster.
     "playbook.view": frozenset({Role.ADMIN, Role.DUTY_MANAGER}),
     "roster.view": ALL_ROLES,
@@ -187,6 +189,23 @@ ENDPOINTS: dict[str, str] = {
     "api.post_maintenance_update": "status.maintenance",
     "api.cancel_maintenance": "status.maintenance",
     "api.set_incident_public": "incident.public",
+    # --- subscribers (issue 4): the public form and links, the admin page, the API ---
+    "subscribe.form": PUBLIC,
+    "subscribe.subscribe": PUBLIC,
+    "subscribe.confirm": PUBLIC,
+    "subscribe.unsubscribe": PUBLIC,
+    "subscriber_admin.index": "status.subscribers",
+    "subscriber_admin.create": "status.subscribers",
+    "subscriber_admin.show": "status.subscribers",
+    "subscriber_admin.pause": "status.subscribers",
+    "subscriber_admin.resume": "status.subscribers",
+    "subscriber_admin.delete": "status.subscribers",
+    "api.list_subscribers": "status.subscribers",
+    "api.create_subscriber": "status.subscribers",
+    "api.get_subscriber": "status.subscribers",
+    "api.pause_subscriber": "status.subscribers",
+    "api.resume_subscriber": "status.subscribers",
+    "api.delete_subscriber": "status.subscribers",
     # Settings behind the clock (issue 3): playbooks, duty roster, team channels, business calendar.
     "playbooks.index": "playbook.view",
     "playbooks.show": "playbook.view",

@@ -409,10 +409,15 @@ class OutboxMessage(Base):
     """
 
     __tablename__ = "outbox_message"
+    # A message goes to a team channel or to a status-page subscriber, never both.
+    __table_args__ = (
+        sa.CheckConstraint("(channel_id IS NULL) <> (subscriber_id IS NULL)", name="one_destination"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(sa.String(120), unique=True)
-    channel_id: Mapped[int] = mapped_column(sa.ForeignKey("team_channel.id"))
+    channel_id: Mapped[int | None] = mapped_column(sa.ForeignKey("team_channel.id"))
+    subscriber_id: Mapped[int | None] = mapped_column(sa.ForeignKey("subscriber.id"), index=True)
     incident_id: Mapped[int | None] = mapped_column(sa.ForeignKey("incident.id"))
     event: Mapped[str] = mapped_column(sa.String(32))
     message: Mapped[dict[str, Any]]
@@ -424,7 +429,12 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime]
     delivered_at: Mapped[datetime | None]
 
-    channel: Mapped[TeamChannel] = relationship()
+    channel: Mapped[TeamChannel | None] = relationship()
+
+    def __init__(self, **kwargs: Any) -> None:
+        if (kwargs.get("channel_id") is None) == (kwargs.get("subscriber_id") is None):
+            raise ValueError("an outbox message goes to exactly one of a team channel or a subscriber")
+        super().__init__(**kwargs)
 
 
 class DeliveryAttempt(Base):

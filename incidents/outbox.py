@@ -20,6 +20,12 @@ fails in a way worth retrying (down, slow, 5xx), its other messages of this roun
 back untouched: a dead endpoint costs one timeout per round, never one per message, and
 the rest of the outbox keeps flowing.
 
+Status-page subscribers (incidents.subscriber_models) get their messages the same way, in
+rounds of their own (`subscribers=True`, the subscriber job's): an e-mail subscriber is sent
+through the console's SMTP settings (`mail`), links stored relative get the public address,
+only an active subscriber is sent to (a pending one only its confirmation), and one whose
+messages fail for good `pause_after` times in a row is paused and shown to admins.
+
 `retry_message` lets an admin requeue a failed message; `channel_health` and
 `failed_messages` feed the admin page.
 """
@@ -28,11 +34,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import requests
 import sqlalchemy as sa
@@ -45,6 +52,8 @@ from incidents.channels import ChannelConfigError, DeliveryResult, Message
 from incidents.errors import InvalidInput, NotFound
 from incidents.models import DeliveryAttempt, OutboxMessage, OutboxState, TeamChannel
 from incidents.netguard import IPNetwork
+from incidents.subscriber_fanout import CONFIRM_EVENT, absolutize
+from incidents.subscriber_models import Subscriber, SubscriberState
 from incidents.timeutil import ensure_aware
 
 log = logging.getLogger(__name__)
@@ -59,6 +68,8 @@ PARALLEL_CHANNELS = 8
 # dead one releases stale leases at once, so a long lease never delays recovery.
 MIN_LEASE = timedelta(minutes=2)
 ERROR_MAX = 500
+# A subscriber is paused after this many messages in a row failed for good.
+PAUSE_AFTER = 5
 
 SessionFactory = Callable[[], Session]
 
@@ -84,9 +95,18 @@ class DeliveryReport:
 @dataclass(frozen=True)
 class _Claimed:
     id: int
-    channel_id: int
+    channel_id: int | None
+    subscriber_id: int | None
     attempts: int
     message: dict[str, Any]
+    event: str
+
+    @property
+    def target(self) -> tuple[str, int]:
+        """Whom it goes to: ("channel", id) or ("subscriber", id)."""
+        if self.channel_id is not None:
+            return ("channel", self.channel_id)
+        return ("subscriber", self.subscriber_id or 0)
 
 
 def lease_for(timeout: float) -> timedelta:
@@ -94,25 +114,31 @@ def lease_for(timeout: float) -> timedelta:
     return max(MIN_LEASE, timedelta(seconds=timeout * 2 * PER_CHANNEL))
 
 
-def _due(now: datetime) -> sa.ColumnElement[bool]:
+def _due(now: datetime, subscribers: bool | None = None) -> sa.ColumnElement[bool]:
+    """Due at `now`; of subscribers only (True), of team channels only (False) or any (None)."""
+    audience = {None: sa.true(), True: OutboxMessage.subscriber_id.is_not(None),
+                False: OutboxMessage.channel_id.is_not(None)}[subscribers]
     return sa.and_(
+        audience,
         OutboxMessage.state == OutboxState.PENDING,
         OutboxMessage.next_attempt_at <= now,
         sa.or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
     )
 
 
-def due_ids(session: Session, now: datetime, *, limit: int = BATCH, per_channel: int = PER_CHANNEL) -> list[int]:
-    """Ids of messages due at `now`, oldest first, at most `per_channel` of each channel."""
+def due_ids(session: Session, now: datetime, *, limit: int = BATCH, per_channel: int = PER_CHANNEL,
+            subscribers: bool = False) -> list[int]:
+    """Ids of messages due at `now`, oldest first, at most `per_channel` of each destination."""
     ranked = (
         sa.select(
             OutboxMessage.id,
             OutboxMessage.next_attempt_at,
             sa.func.row_number()
-            .over(partition_by=OutboxMessage.channel_id, order_by=(OutboxMessage.next_attempt_at, OutboxMessage.id))
+            .over(partition_by=(OutboxMessage.channel_id, OutboxMessage.subscriber_id),
+                  order_by=(OutboxMessage.next_attempt_at, OutboxMessage.id))
             .label("place"),
         )
-        .where(_due(ensure_aware(now)))
+        .where(_due(ensure_aware(now), subscribers))
         .subquery()
     )
     return list(
@@ -133,7 +159,8 @@ def claim(session: Session, ids: Sequence[int], *, now: datetime, lease_until: d
         sa.update(OutboxMessage)
         .where(OutboxMessage.id.in_(ids), _due(now))
         .values(lease_until=lease_until)
-        .returning(OutboxMessage.id, OutboxMessage.channel_id, OutboxMessage.attempts, OutboxMessage.message)
+        .returning(OutboxMessage.id, OutboxMessage.channel_id, OutboxMessage.subscriber_id, OutboxMessage.attempts,
+                   OutboxMessage.message, OutboxMessage.event)
         .execution_options(synchronize_session=False)
     ).all()
     return sorted((_Claimed(*row) for row in rows), key=lambda claimed: ids.index(claimed.id))
@@ -147,29 +174,35 @@ def deliver_due(
     limit: int = BATCH,
     timeout: float = channels.DEFAULT_TIMEOUT,
     parallel: int = PARALLEL_CHANNELS,
+    subscribers: bool = False,
+    mail: Mapping[str, Any] | None = None,
+    public_url: str = "",
+    pause_after: int = PAUSE_AFTER,
+    zone: ZoneInfo | None = None,
 ) -> DeliveryReport:
-    """Deliver the messages due at `now` (up to `limit`), each channel in its own thread.
+    """Deliver the messages due at `now` (up to `limit`), each destination in its own thread.
 
     `sessions` makes a new Session (a sessionmaker): every step commits on its own, and no
-    transaction is open while a channel is being talked to.
+    transaction is open while a channel is being talked to. Team channels' messages by
+    default; with `subscribers` the status page's subscribers' (see the module's docstring).
     """
     now = ensure_aware(now)
     lease_until = now + lease_for(timeout)
     with sessions() as session:
-        claimed = claim(session, due_ids(session, now, limit=limit), now=now, lease_until=lease_until)
+        ids = due_ids(session, now, limit=limit, subscribers=subscribers)
+        claimed = claim(session, ids, now=now, lease_until=lease_until)
         session.commit()
     report = DeliveryReport(claimed=len(claimed))
     if not claimed:
         return report
-    by_channel: dict[int, list[_Claimed]] = {}
+    by_channel: dict[tuple[str, int], list[_Claimed]] = {}
     for item in claimed:
-        by_channel.setdefault(item.channel_id, []).append(item)
+        by_channel.setdefault(item.target, []).append(item)
+    setup = _Setup(allowed_networks=allowed_networks, timeout=timeout, mail=dict(mail) if mail else None,
+                   public_url=public_url, pause_after=pause_after, zone=zone)
 
-    def run(channel_id: int) -> DeliveryReport:
-        return _deliver_channel(
-            sessions, channel_id, by_channel[channel_id], now=now, lease_until=lease_until,
-            allowed_networks=allowed_networks, timeout=timeout,
-        )
+    def run(target: tuple[str, int]) -> DeliveryReport:
+        return _deliver_target(sessions, target, by_channel[target], now=now, lease_until=lease_until, setup=setup)
 
     if len(by_channel) == 1:
         report.add(run(next(iter(by_channel))))
@@ -180,25 +213,80 @@ def deliver_due(
     return report
 
 
-def _deliver_channel(
-    sessions: SessionFactory, channel_id: int, items: list[_Claimed], *, now: datetime, lease_until: datetime,
-    allowed_networks: Sequence[IPNetwork], timeout: float,
+@dataclass(frozen=True)
+class _Setup:
+    """What a round's deliveries share."""
+
+    allowed_networks: Sequence[IPNetwork]
+    timeout: float
+    mail: dict[str, Any] | None
+    public_url: str
+    pause_after: int
+    zone: ZoneInfo | None
+
+
+@dataclass(frozen=True)
+class _Destination:
+    """A channel or subscriber as read at the start of its round."""
+
+    kind: str
+    config: dict[str, Any]
+    # Why nothing may be sent to it now (empty: it may); `confirmable` lets a pending
+    # subscriber receive its confirmation mail and nothing else.
+    refusal: str
+    confirmable: bool = False
+    subscriber_id: int | None = None
+
+    def refuses(self, item: _Claimed) -> str:
+        if self.confirmable and item.event == CONFIRM_EVENT:
+            return ""
+        return self.refusal
+
+
+def _destination(session: Session, target: tuple[str, int], setup: _Setup) -> _Destination:
+    kind_of_target, target_id = target
+    if kind_of_target == "channel":
+        channel = session.get(TeamChannel, target_id)
+        if channel is None:
+            return _Destination("", {}, "the channel no longer exists")
+        refusal = "" if channel.enabled else "the channel is disabled; re-enable it and retry the message"
+        return _Destination(channel.kind, dict(channel.config), refusal)
+    subscriber = session.get(Subscriber, target_id)
+    if subscriber is None:
+        return _Destination("", {}, "the subscriber no longer exists")
+    refusal = "" if subscriber.state == SubscriberState.ACTIVE else f"not sent: the subscriber is {subscriber.state.value}"
+    confirmable = subscriber.state == SubscriberState.PENDING
+    config = dict(subscriber.config)
+    if subscriber.kind == "email":
+        if setup.mail is None:
+            refusal, confirmable = "no SMTP server is set for subscriber mail (CRISIS_SMTP_HOST); retry once it is", False
+        config = {**(setup.mail or {}), "to": [subscriber.address]}
+    return _Destination(subscriber.kind, config, refusal, confirmable=confirmable, subscriber_id=subscriber.id)
+
+
+def _deliver_target(
+    sessions: SessionFactory, target: tuple[str, int], items: list[_Claimed], *, now: datetime,
+    lease_until: datetime, setup: _Setup,
 ) -> DeliveryReport:
     report = DeliveryReport()
     with sessions() as session:
-        channel = session.get(TeamChannel, channel_id)
-        kind, config = (channel.kind, dict(channel.config)) if channel is not None else ("", {})
-        enabled = channel is not None and channel.enabled
+        destination = _destination(session, target, setup)
     with requests.Session() as http:
         for index, item in enumerate(items):
-            if not enabled:
-                outcome = _Outcome.give_up("the channel is disabled; re-enable it and retry the message")
+            refusal = destination.refuses(item)
+            if refusal:
+                outcome = _Outcome.give_up(refusal)
             else:
-                outcome = _attempt(kind, config, item.message, allowed_networks=allowed_networks, timeout=timeout,
-                                   http=http)
+                stored = (absolutize(item.message, setup.public_url, setup.zone) if destination.subscriber_id
+                          else item.message)
+                outcome = _attempt(destination.kind, destination.config, stored,
+                                   allowed_networks=setup.allowed_networks, timeout=setup.timeout, http=http)
             try:
                 with sessions() as session:
                     recorded = _record(session, item, outcome, now=now, lease_until=lease_until)
+                    if recorded and destination.subscriber_id is not None:
+                        _count_for_subscriber(session, destination.subscriber_id, item, outcome, now=now,
+                                              pause_after=setup.pause_after)
                     session.commit()
             except Exception:
                 # The database hiccuped: the lease runs out and the message is tried again.
@@ -306,6 +394,44 @@ def _record(session: Session, item: _Claimed, outcome: _Outcome, *, now: datetim
         log.info("outbox message %s %s: %s", item.id, f"retries at {retry_at:%H:%M:%S}" if retry_at else "failed",
                  outcome.detail)
     return changed == 1
+
+
+def _count_for_subscriber(
+    session: Session, subscriber_id: int, item: _Claimed, outcome: _Outcome, *, now: datetime, pause_after: int,
+) -> None:
+    """Keep the subscriber's run of failures: a delivery ends it, a message failed for good
+    lengthens it, and at `pause_after` the subscriber is paused (audited, shown to admins).
+    A message not even attempted (paused, unsubscribed) counts for nothing."""
+    if outcome.result is None:
+        return
+    if outcome.result.ok:
+        session.execute(sa.update(Subscriber).where(Subscriber.id == subscriber_id)
+                        .values(consecutive_failures=0, last_delivered_at=now, last_error="")
+                        .execution_options(synchronize_session=False))
+        return
+    if outcome.retry_at(item.attempts + 1, now) is not None:
+        return
+    failures = session.execute(
+        sa.update(Subscriber).where(Subscriber.id == subscriber_id)
+        .values(consecutive_failures=Subscriber.consecutive_failures + 1, last_error=outcome.detail)
+        .returning(Subscriber.consecutive_failures)
+        .execution_options(synchronize_session=False)
+    ).scalar_one()
+    if failures < pause_after:
+        return
+    paused = session.execute(
+        sa.update(Subscriber)
+        .where(Subscriber.id == subscriber_id, Subscriber.state == SubscriberState.ACTIVE)
+        .values(state=SubscriberState.PAUSED, paused_reason="failures", updated_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if paused == 1:
+        log.warning("subscriber %s paused after %d failed messages in a row", subscriber_id, failures)
+        record_audit(session, actor=Actor.system("outbox"), now=now, action="subscriber.paused",
+                     target_type="subscriber", target_id=subscriber_id,
+                     before={"state": SubscriberState.ACTIVE.value},
+                     after={"state": SubscriberState.PAUSED.value, "paused_reason": "failures",
+                            "failures": failures, "last_error": outcome.detail})
 
 
 def _release(sessions: SessionFactory, ids: list[int], lease_until: datetime) -> int:
@@ -428,8 +554,9 @@ def channel_health(session: Session) -> list[ChannelHealth]:
 
 
 def failed_messages(session: Session, *, channel_id: int | None = None, limit: int = 100) -> list[OutboxMessage]:
-    """Failed messages, newest first (what an admin may retry)."""
-    query = sa.select(OutboxMessage).where(OutboxMessage.state == OutboxState.FAILED)
+    """Failed team-channel messages, newest first (what an admin may retry on the channels page)."""
+    query = sa.select(OutboxMessage).where(OutboxMessage.state == OutboxState.FAILED,
+                                           OutboxMessage.channel_id.is_not(None))
     if channel_id is not None:
         query = query.where(OutboxMessage.channel_id == channel_id)
     return list(session.scalars(query.order_by(OutboxMessage.id.desc()).limit(limit)))

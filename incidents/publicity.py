@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from incidents import subscriber_fanout
 from incidents.lifecycle import Status
 from incidents.models import Incident, StatusUpdate
 from incidents.public_models import (
@@ -103,11 +104,15 @@ def announced(
 ) -> None:
     """Called once per publish (incident or maintenance update) in the publishing transaction.
 
-    Today it only invalidates the page cache. The subscriber fan-out adds its outbox rows
-    here, so a message leaves only for what was stored and the publish never waits for it.
+    It invalidates the page cache and queues the subscribers' outbox rows, so a message
+    leaves only for what was stored and the publish never waits for a delivery.
     """
-    del update, maintenance_update  # the fan-out's input; unused until it exists
     mark_public_change(session, now=now)
+    session.flush()
+    if update is not None:
+        subscriber_fanout.fan_out_update(session, update, now=now)
+    if maintenance_update is not None:
+        subscriber_fanout.fan_out_maintenance(session, maintenance_update, now=now)
 
 
 def worst(statuses: list[ComponentStatus]) -> ComponentStatus:

@@ -1,7 +1,7 @@
 """review: six-step case, review, action items
 
 Revision ID: 0009
-Revises: 0005
+Revises: 0007
 Create Date: 2026-11-22 14:35:32.630121
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ from alembic import op
 
 
 revision = '0009'
-down_revision = '0005'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 

@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, Page, expect
 from incidents import accounts
 from incidents.actors import Actor
 from incidents.models import Deadline, Incident, PlaybookRevision
-from tests.browser.conftest import LiveServer
+from tests.support.servers import LiveServer
 from tests.conftest import FIXED_NOW, PASSWORD
 
 pytestmark = pytest.mark.browser
