@@ -72,6 +72,11 @@ EVENT_LABELS = {
     EventKind.REMINDER_SNOOZED: _l("snoozed a reminder"),
     EventKind.CLOCK_PAUSED: _l("paused the clock"),
     EventKind.CLOCK_RESUMED: _l("resumed the clock"),
+    # Affected customers and outreach (issue 6).
+    EventKind.CONTACTS_ADDED: _l("added affected customers"),
+    EventKind.CONTACT_EDITED: _l("edited an affected customer"),
+    EventKind.OUTREACH_LOGGED: _l("logged an outreach attempt"),
+    EventKind.COMPENSATION_CHANGED: _l("updated a compensation"),
 }
 # The clock (issue 3): who owns a deadline, who hears of it at each escalation step, and
 # the reasons the system itself gives when it ends a deadline.

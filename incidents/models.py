@@ -191,6 +191,11 @@ class EventKind(enum.StrEnum):
     # Feed monitors (issue 5): a monitor raised the incident; mentions joined it.
     MONITOR_RAISED = "monitor_raised"
     MENTION_ATTACHED = "mention_attached"
+    # Affected customers and outreach (issue 6).
+    CONTACTS_ADDED = "contacts_added"
+    CONTACT_EDITED = "contact_edited"
+    OUTREACH_LOGGED = "outreach_logged"
+    COMPENSATION_CHANGED = "compensation_changed"
 
 
 class TimelineEvent(Base):
