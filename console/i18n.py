@@ -9,6 +9,7 @@ from flask import Flask, current_app, g, request
 from flask_babel import Babel, format_datetime, gettext, lazy_gettext
 from flask_login import current_user
 
+from console.outreach_labels import REASONS as OUTREACH_REASONS
 from incidents.errors import InvalidInput
 
 LANGUAGES = {"zh_Hans_CN": "简体中文", "en": "English"}
@@ -54,6 +55,8 @@ REASONS = {
     "backwards": lazy_gettext("A maintenance window only moves forward."),
     "bad_datetime": lazy_gettext("Enter a date and time."),
     "needs_offset": lazy_gettext("Give the time with its offset, e.g. +08:00."),
+    # Affected customers and outreach (issue 6).
+    **OUTREACH_REASONS,
 }
 
 

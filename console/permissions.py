@@ -30,6 +30,10 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "status.components": frozenset({Role.ADMIN}),
     "status.maintenance": frozenset({Role.ADMIN, Role.DUTY_MANAGER, Role.COMMS}),
     "incident.public": frozenset({Role.ADMIN, Role.DUTY_MANAGER, Role.COMMS}),
+    # Affected customers and outreach (issue 6): the list of customers is the duty managers';
+    # logging attempts and following compensation is everyone's who talks to customers.
+    "outreach.contacts": frozenset({Role.ADMIN, Role.DUTY_MANAGER}),
+    "outreach.log": frozenset({Role.ADMIN, Role.DUTY_MANAGER, Role.COMMS, Role.AGENT}),
 }
 
 ENDPOINTS: dict[str, str] = {
@@ -179,6 +183,24 @@ ENDPOINTS: dict[str, str] = {
     "api.post_maintenance_update": "status.maintenance",
     "api.cancel_maintenance": "status.maintenance",
     "api.set_incident_public": "incident.public",
+    # --- affected customers and outreach (issue 6) ---
+    "outreach.panel": "incident.view",
+    "outreach.contact_form": "outreach.contacts",
+    "outreach.add_contact": "outreach.contacts",
+    "outreach.paste_contacts": "outreach.contacts",
+    "outreach.import_contacts": "outreach.contacts",
+    "outreach.contact": "incident.view",
+    "outreach.log_attempt": "outreach.log",
+    "outreach.advance_compensation": "outreach.log",
+    "outreach.ledger": "incident.view",
+    "api.list_contacts": "incident.view",
+    "api.create_contact": "outreach.contacts",
+    "api.import_contacts": "outreach.contacts",
+    "api.get_contact": "incident.view",
+    "api.log_attempt": "outreach.log",
+    "api.incident_compensation": "incident.view",
+    "api.advance_compensation": "outreach.log",
+    "api.compensation_ledger": "incident.view",
 }
 
 

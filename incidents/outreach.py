@@ -57,6 +57,8 @@ STATE_TIMES = {
 }
 PROMISE_ESCALATE_EVERY = 30
 NAMES_ON_EVENT = 5
+# A promise's deadline is keyed per customer, so the clock names each promise after its customer.
+PROMISE_PREFIX = "promise:"
 
 
 def _check_open(incident: Incident) -> None:
@@ -223,7 +225,7 @@ def _promise(text: Any, due_at: datetime | None, now: datetime) -> tuple[str, da
 def _promise_rule(contact: AffectedContact, lead: timedelta) -> Rule:
     minutes = max(1, int(lead.total_seconds() // 60))
     remind_before = 60 if minutes >= 240 else 15 if minutes >= 60 else 0
-    return Rule(key="promise", zh=f"兑现对{contact.name}的承诺", en=f"Keep the promise to {contact.name}",
+    return Rule(key=f"{PROMISE_PREFIX}{contact.id}", zh=f"兑现对{contact.name}的承诺", en=f"Keep the promise to {contact.name}",
                 anchor="outreach", owner="commander", met_by=(f"resolved:contact:{contact.id}",),
                 remind_before=remind_before, escalate_every=PROMISE_ESCALATE_EVERY, offset=minutes)
 

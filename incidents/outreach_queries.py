@@ -29,7 +29,7 @@ def outreach_due_at(session: Session, incident: Incident) -> datetime | None:
 def overdue_promises(session: Session, incident: Incident, now: datetime) -> dict[int, Deadline]:
     """Open promise deadlines past due, by the customer they were made to."""
     rows = session.scalars(
-        sa.select(Deadline).where(Deadline.incident_id == incident.id, Deadline.rule_key == "promise",
+        sa.select(Deadline).where(Deadline.incident_id == incident.id, Deadline.rule_key.startswith("promise:"),
                                   Deadline.state.in_(OPEN_STATES), Deadline.due_at < ensure_aware(now))
     )
     return {int(d.rule["contact_id"]): d for d in rows if d.rule.get("contact_id") is not None}

@@ -83,7 +83,7 @@ def test_a_promise_is_a_deadline_reminded_escalated_and_met_when_the_case_is_res
     attempt = _log(db_session, incident, contact, at, promise="周五前补发新品", promise_due_at=at + timedelta(hours=5),
                    offer_kind="reshipment")
     promise = attempt.deadline
-    assert promise.rule_key == "promise" and promise.owner == "commander"
+    assert promise.rule_key == f"promise:{contact.id}" and promise.owner == "commander"
     assert promise.due_at == at + timedelta(hours=5) and promise.remind_at == at + timedelta(hours=4)
     assert promise.rule["contact_id"] == contact.id and promise.rule["zh"] == "兑现对王女士的承诺"
     db_session.commit()
