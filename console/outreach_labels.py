@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask_babel import gettext, ngettext
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 from incidents.outreach_models import AttemptResult, CompensationState, Demand, OfferKind, Platform
@@ -108,10 +108,10 @@ REASONS = {
 
 def done_added(count: int, first: str, *, skipped: int = 0) -> str:
     """What the action area says after customers were added."""
-    text = gettext("Added %(name)s.", name=first) if count == 1 else ngettext(
-        "Added %(num)d customer.", "Added %(num)d customers.", count)
+    text = gettext("Added %(name)s.", name=first) if count == 1 else gettext(
+        "Added %(count)s customers.", count=count)
     if skipped:
-        text += " " + ngettext("Skipped %(num)d bad row.", "Skipped %(num)d bad rows.", skipped)
+        text += " " + gettext("Bad rows skipped: %(count)s.", count=skipped)
     return text
 
 
