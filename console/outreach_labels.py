@@ -108,11 +108,11 @@ REASONS = {
 
 def done_added(count: int, first: str, *, skipped: int = 0) -> str:
     """What the action area says after customers were added."""
-    text = gettext("Added %(name)s.", name=first) if count == 1 else gettext(
-        "Added %(count)s customers.", count=count)
     if skipped:
-        text += " " + gettext("Bad rows skipped: %(count)s.", count=skipped)
-    return text
+        return gettext("Added %(count)s, skipped %(skipped)s bad rows.", count=count, skipped=skipped)
+    if count == 1:
+        return gettext("Added %(name)s.", name=first)
+    return gettext("Added %(count)s customers.", count=count)
 
 
 def done_attempt(name: str, result: str) -> str:

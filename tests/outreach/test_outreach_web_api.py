@@ -46,7 +46,7 @@ def test_csv_in_gbk_is_previewed_refused_with_bad_rows_then_imported_skipping_th
     done = signed_in.post(f"/incidents/{ref}/contacts/import",
                           data={"text": CSV, "confirm": "1", "skip_bad_rows": "1"}, headers={"HX-Request": "true"})
     assert done.status_code == 200 and done.headers["HX-Trigger"] == "incident-changed"
-    assert "Added 2 customers. Bad rows skipped: 1." in done.text
+    assert "Added 2, skipped 1 bad rows." in done.text
     panel = signed_in.get(f"/incidents/{ref}/outreach?show=not_reached")
     assert "王女士" in panel.text and "赵女士" in panel.text and "李先生" not in panel.text
 

@@ -74,7 +74,7 @@ ZH = {
     # Answers
     "Added %(name)s.": "已添加 %(name)s。",
     "Added %(count)s customers.": "已添加 %(count)s 位客户。",
-    "Bad rows skipped: %(count)s.": "已跳过错误行 %(count)s 行。",
+    "Added %(count)s, skipped %(skipped)s bad rows.": "已添加 %(count)s 位客户，跳过错误行 %(skipped)s 行。",
     "Logged for %(name)s: %(result)s.": "已记录 %(name)s：%(result)s。",
     # Forms
     "%(count)s rows cannot be imported:": "%(count)s 行无法导入：",
@@ -119,6 +119,7 @@ ZH = {
     "Channel": "渠道",
     "When (blank: now)": "联系时间（留空为现在）",
     "Nothing": "无",
+    "Offer": "给出的补偿",
     "Value (yuan)": "金额（元）",
     "What we promised": "承诺内容",
     "Promised by": "承诺兑现时间",
