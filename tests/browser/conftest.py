@@ -7,6 +7,9 @@ import os
 import pytest
 from playwright.sync_api import Page, expect
 
+# Re-exported: the monitors' and status page's browser tests import it from here.
+from tests.support.servers import LiveServer  # noqa: F401
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]

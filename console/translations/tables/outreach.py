@@ -109,7 +109,7 @@ ZH = {
         "第一行为表头：姓名、平台、联系方式、订单号、当时在做什么、诉求、备注。支持 Excel 导出的 UTF-8 或 GBK 编码。",
     "CSV file": "CSV 文件",
     "When it happened": "出事时",
-    "Promised: %(what)s by %(time)s": "承诺：%(time)s 前%(what)s",
+    "Promised: %(what)s by %(time)s": "承诺：%(what)s（%(time)s 前）",
     "kept": "已兑现",
     "overdue": "已超时",
     "open": "进行中",
