@@ -19,7 +19,7 @@ from incidents.timeutil import utcnow
 from monitors import rulebook
 from monitors.polling import PollSettings, poll_due
 from tests.browser.conftest import LiveServer
-from tests.browser.test_incident_flow import _sign_in
+from tests.browser.conftest import sign_in_page as _sign_in
 from tests.conftest import FIXED_NOW, PASSWORD
 from tests.monitors.feedserver import FeedServer, running_feed_server
 
