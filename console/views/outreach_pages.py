@@ -59,7 +59,7 @@ def outreach_panel(incident: Incident) -> dict[str, Any]:
     """What the incident page's outreach panel shows: counts, one page of customers, the ledger."""
     session = get_session()
     now = utcnow()
-    chosen = _filters(request.args if request.endpoint == "outreach.panel" else {})
+    chosen = _filters(request.args if request.endpoint in ("outreach.panel", "incidents.show") else {})
     summary = outreach_queries.summary(session, incident, now)
     rows, total = outreach_queries.contacts(session, incident, now=now, show=chosen["show"], query=chosen["q"],
                                             page=chosen["page"])
