@@ -9,6 +9,7 @@ from flask import Flask, current_app, g, request
 from flask_babel import Babel, format_datetime, gettext, lazy_gettext
 from flask_login import current_user
 
+from console.outreach_labels import REASONS as OUTREACH_REASONS
 from incidents.errors import InvalidInput
 
 LANGUAGES = {"zh_Hans_CN": "简体中文", "en": "English"}
@@ -78,6 +79,8 @@ REASONS = {
     "unsubscribed": lazy_gettext("This subscription was cancelled. Please subscribe again."),
     "not_active": lazy_gettext("Only an active subscriber can be paused."),
     "not_paused_subscriber": lazy_gettext("Only a paused subscriber can be resumed."),
+    # Affected customers and outreach (issue 6).
+    **OUTREACH_REASONS,
 }
 
 

@@ -79,6 +79,11 @@ EVENT_LABELS = {
     EventKind.REVIEW_WAIVED: _l("waived the review"),
     EventKind.ACTION_ITEM_ADDED: _l("added an action item"),
     EventKind.ACTION_ITEM_SETTLED: _l("settled an action item"),
+    # Affected customers and outreach (issue 6).
+    EventKind.CONTACTS_ADDED: _l("added affected customers"),
+    EventKind.CONTACT_EDITED: _l("edited an affected customer"),
+    EventKind.OUTREACH_LOGGED: _l("logged an outreach attempt"),
+    EventKind.COMPENSATION_CHANGED: _l("updated a compensation"),
 }
 # The clock (issue 3): who owns a deadline, who hears of it at each escalation step, and
 # the reasons the system itself gives when it ends a deadline.

@@ -40,6 +40,10 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # the people who ran the incident and spoke for it; duty managers/admins sign it off.
     "incident.case": frozenset({Role.ADMIN, Role.DUTY_MANAGER, Role.COMMS, Role.AGENT}),
     "review.write": frozenset({Role.ADMIN, Role.DUTY_MANAGER, Role.COMMS}),
+    # Affected customers and outreach (issue 6): the list of customers is the duty managers';
+    # logging attempts and following compensation is everyone's who talks to customers.
+    "outreach.contacts": frozenset({Role.ADMIN, Role.DUTY_MANAGER}),
+    "outreach.log": frozenset({Role.ADMIN, Role.DUTY_MANAGER, Role.COMMS, Role.AGENT}),
 }
 
 ENDPOINTS: dict[str, str] = {
@@ -268,6 +272,24 @@ ENDPOINTS: dict[str, str] = {
     "api.settle_action_item": "incident.tick",
     "api.get_report": "incident.view",
     "api.export_report": "incident.view",
+    # --- affected customers and outreach (issue 6) ---
+    "outreach.panel": "incident.view",
+    "outreach.contact_form": "outreach.contacts",
+    "outreach.add_contact": "outreach.contacts",
+    "outreach.paste_contacts": "outreach.contacts",
+    "outreach.import_contacts": "outreach.contacts",
+    "outreach.contact": "incident.view",
+    "outreach.log_attempt": "outreach.log",
+    "outreach.advance_compensation": "outreach.log",
+    "outreach.ledger": "incident.view",
+    "api.list_contacts": "incident.view",
+    "api.create_contact": "outreach.contacts",
+    "api.import_contacts": "outreach.contacts",
+    "api.get_contact": "incident.view",
+    "api.log_attempt": "outreach.log",
+    "api.incident_compensation": "incident.view",
+    "api.advance_compensation": "outreach.log",
+    "api.compensation_ledger": "incident.view",
 }
 
 

@@ -95,10 +95,18 @@ def _create(
     business_hours: bool, source: str, calendar: BusinessCalendar | None, now: datetime,
 ) -> Deadline:
     due_at = clock.due_after(anchor_at, minutes, calendar if business_hours else None)
+    return _store(session, incident, rule, rule.snapshot(business_hours=business_hours, source=source),
+                  due_at=due_at, sequence=sequence, now=now)
+
+
+def _store(
+    session: Session, incident: Incident, rule: Rule, snapshot: dict[str, Any], *, due_at: datetime, sequence: int,
+    now: datetime,
+) -> Deadline:
     deadline = Deadline(
         incident_id=incident.id,
         rule_key=rule.key,
-        rule=rule.snapshot(business_hours=business_hours, source=source),
+        rule=snapshot,
         owner=rule.owner,
         sequence=sequence,
         created_at=now,
@@ -114,6 +122,27 @@ def _create(
     else:
         deadline.next_fire_at = _schedule(deadline).next_fire_at(clock.CREATED)
     session.add(deadline)
+    return deadline
+
+
+def add_deadline(
+    session: Session, incident: Incident, rule: Rule, *, due_at: datetime, event: TimelineEvent, now: datetime,
+    extra: dict[str, Any] | None = None,
+) -> Deadline:
+    """A deadline at a time a person chose (a promise to a customer), outside the playbook's rules.
+
+    It is reminded and escalated like the others; `extra` is kept in its rule snapshot.
+    """
+    now = ensure_aware(now)
+    previous = session.scalar(
+        sa.select(sa.func.max(Deadline.sequence)).where(
+            Deadline.incident_id == incident.id, Deadline.rule_key == rule.key
+        )
+    )
+    snapshot = {**rule.snapshot(business_hours=False, source="person"), **(extra or {})}
+    deadline = _store(session, incident, rule, snapshot, due_at=ensure_aware(due_at),
+                      sequence=(previous or 0) + 1, now=now)
+    _note_on_event(event, "started", {"rule": rule.key, "due_at": deadline.due_at.isoformat()})
     return deadline
 
 

@@ -198,6 +198,11 @@ class EventKind(enum.StrEnum):
     REVIEW_WAIVED = "review_waived"
     ACTION_ITEM_ADDED = "action_item_added"
     ACTION_ITEM_SETTLED = "action_item_settled"
+    # Affected customers and outreach (issue 6).
+    CONTACTS_ADDED = "contacts_added"
+    CONTACT_EDITED = "contact_edited"
+    OUTREACH_LOGGED = "outreach_logged"
+    COMPENSATION_CHANGED = "compensation_changed"
 
 
 class TimelineEvent(Base):

@@ -30,7 +30,8 @@ ANCHORS = ("opened", "acknowledged", "public_update", "resolved") + tuple(
 UNTIL = ("resolved", "closed")
 OWNERS = ("commander", "comms_lead", "duty_manager")
 TRIGGER_PREFIXES = ("checklist:", "status:")
-PLAIN_TRIGGERS = ("public_update", "acknowledged")
+# "outreach": an attempt to reach an affected customer was logged (incidents.outreach).
+PLAIN_TRIGGERS = ("public_update", "acknowledged", "outreach")
 
 # Bounds for the numbers an admin may set, in minutes (30 days is the longest promise).
 MAX_MINUTES = 30 * 24 * 60

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
-from incidents import service
+from incidents import outreach, service
 from incidents.accounts import record_audit
 from incidents.actors import Actor
 from incidents.deadlines import record_event
@@ -234,6 +234,7 @@ def raise_from_mention(
         summary=default_summary(mention), source=source, actor=actor, now=now, zone=zone,
     )
     attach_mentions(session, [mention], incident, actor=actor, now=now, state=MentionState.RAISED)
+    outreach.add_poster_contact(session, incident=incident, mention=mention, actor=actor, now=now)
     return incident
 
 

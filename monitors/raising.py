@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from incidents import notify, service
+from incidents import notify, outreach, service
 from incidents.actors import Actor
 from incidents.deadlines import record_event
 from incidents.lifecycle import OPEN_STATUSES, Kind, Source
@@ -174,6 +174,7 @@ def _raise(session: Session, rule: MonitorRule, trigger: list[Mention], *, reaso
                                   rule=rule.name)
     if len(trigger) > 1:
         mention_store.attach_mentions(session, trigger[1:], incident, actor=SYSTEM, now=now, rule=rule.name)
+    outreach.add_poster_contact(session, incident=incident, mention=first, actor=SYSTEM, now=now)
     rule.incident_id = incident.id
     rule.last_raised_at = now
     person = on_duty(session, now)

@@ -251,6 +251,24 @@ EXPECTED: dict[str, tuple[str, str, set]] = {
     "api.settle_action_item": ("POST", "/api/v1/incidents/{ref}/review/actions/999999", OPENERS),
     "api.get_report": ("GET", "/api/v1/reports", SIGNED_IN),
     "api.export_report": ("GET", "/api/v1/reports/incidents.csv", SIGNED_IN),
+    # --- affected customers and outreach (issue 6); ids that do not exist answer 404 to the allowed ---
+    "outreach.panel": ("GET", "/incidents/{ref}/outreach", SIGNED_IN),
+    "outreach.contact_form": ("GET", "/incidents/{ref}/contacts/new", COMMANDERS),
+    "outreach.add_contact": ("POST", "/incidents/{ref}/contacts", COMMANDERS),
+    "outreach.paste_contacts": ("POST", "/incidents/{ref}/contacts/paste", COMMANDERS),
+    "outreach.import_contacts": ("POST", "/incidents/{ref}/contacts/import", COMMANDERS),
+    "outreach.contact": ("GET", "/incidents/{ref}/contacts/999999", SIGNED_IN),
+    "outreach.log_attempt": ("POST", "/incidents/{ref}/contacts/999999/attempts", OPENERS),
+    "outreach.advance_compensation": ("POST", "/incidents/{ref}/compensation/999999", OPENERS),
+    "outreach.ledger": ("GET", "/compensation", SIGNED_IN),
+    "api.list_contacts": ("GET", "/api/v1/incidents/{ref}/contacts", SIGNED_IN),
+    "api.create_contact": ("POST", "/api/v1/incidents/{ref}/contacts", COMMANDERS),
+    "api.import_contacts": ("POST", "/api/v1/incidents/{ref}/contacts/import", COMMANDERS),
+    "api.get_contact": ("GET", "/api/v1/incidents/{ref}/contacts/999999", SIGNED_IN),
+    "api.log_attempt": ("POST", "/api/v1/incidents/{ref}/contacts/999999/attempts", OPENERS),
+    "api.incident_compensation": ("GET", "/api/v1/incidents/{ref}/compensation", SIGNED_IN),
+    "api.advance_compensation": ("POST", "/api/v1/incidents/{ref}/compensation/999999", OPENERS),
+    "api.compensation_ledger": ("GET", "/api/v1/compensation", SIGNED_IN),
 }
 
 

@@ -15,6 +15,7 @@ from incidents.lifecycle import Kind, Source, Status
 from incidents.models import Deadline, EventKind, Incident, Notification, Role, TimelineEvent
 from incidents.monitor_models import Mention, MentionState, MonitorSource
 from incidents.netguard import parse_networks
+from incidents.outreach_models import AffectedContact, ContactOrigin, Platform
 from monitors import mentions, rulebook, sources
 from monitors.polling import PollSettings, poll_due
 from tests.conftest import FIXED_NOW
@@ -100,7 +101,13 @@ def test_a_critical_post_raises_a_public_opinion_incident_with_its_one_hour_cont
         assert trigger.matches[0]["critical_terms"] == ["12315", "媒体", "曝光"]
         kinds = [e.kind for e in session.scalars(sa.select(TimelineEvent).where(
             TimelineEvent.incident_id == incident.id).order_by(TimelineEvent.id))]
-        assert kinds == [EventKind.OPENED, EventKind.MONITOR_RAISED, EventKind.MENTION_ATTACHED]
+        assert kinds == [EventKind.OPENED, EventKind.MONITOR_RAISED, EventKind.MENTION_ATTACHED,
+                         EventKind.CONTACTS_ADDED]
+        # The poster is the first affected customer to reach (issue 6).
+        poster = session.scalar(sa.select(AffectedContact).where(AffectedContact.incident_id == incident.id))
+        assert (poster.name, poster.platform, poster.handle) == ("榴莲受害者王女士", Platform.WEIBO, "榴莲受害者王女士")
+        assert poster.origin == ContactOrigin.MONITOR and poster.mention_id == trigger.id
+        assert "https://weibo.com/2000000003/Fr003" in poster.notes and poster.reached_at is None
         bells = list(session.scalars(sa.select(Notification)))
         assert [(b.user_id, b.incident_id, b.kind) for b in bells] == [(duty.id, incident.id, "monitor_raised")]
         assert "reach the poster within 1 hour" in bells[0].title
