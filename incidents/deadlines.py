@@ -114,6 +114,23 @@ def _create(
     return deadline
 
 
+def start_deadline(session: Session, incident: Incident, rule: Rule, *, now: datetime, source: str) -> Deadline:
+    """Start one deadline outside the playbook (e.g. a sign-off request), due `rule.first_offset` from now.
+
+    It follows the clock's rules like any other: a snapshot of `rule`, reminders and
+    escalation by the worker, met by an event in its `met_by`, paused with the clock.
+    """
+    now = ensure_aware(now)
+    previous = session.scalar(
+        sa.select(sa.func.max(Deadline.sequence)).where(Deadline.incident_id == incident.id,
+                                                        Deadline.rule_key == rule.key)
+    )
+    deadline = _create(session, incident, rule, anchor_at=now, minutes=rule.first_offset,
+                       sequence=(previous or 0) + 1, business_hours=False, source=source, calendar=None, now=now)
+    session.flush()
+    return deadline
+
+
 class _Context:
     """What handle_event needs, loaded once: the playbook and, only if used, the calendar."""
 

@@ -191,6 +191,11 @@ class EventKind(enum.StrEnum):
     # Feed monitors (issue 5): a monitor raised the incident; mentions joined it.
     MONITOR_RAISED = "monitor_raised"
     MENTION_ATTACHED = "mention_attached"
+    # The comms desk (issue 4, writing an update): sign-off and talking points.
+    SIGNOFF_REQUESTED = "signoff_requested"
+    SIGNOFF_APPROVED = "signoff_approved"
+    SIGNOFF_REJECTED = "signoff_rejected"
+    TALKING_POINTS = "talking_points"
 
 
 class TimelineEvent(Base):
