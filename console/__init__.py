@@ -64,10 +64,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from console.views import api_monitors, monitor_config, monitor_pages
     # The status page's area: the API twins attach to api.bp, so import them before registering it.
     from console.views import api_status, status_admin, status_feeds, status_public, statuspage_api  # noqa: F401
+    # The comms desk (issue 4, writing an update): composer and talking points join incidents.bp
+    # and api.bp, so import them before registering those.
+    from console.views import api_comms, comms_pages, incident_comms  # noqa: F401
 
     for blueprint in (health.bp, auth.bp, board.bp, incident_pages.bp, api.bp, hooks.bp, intake_pages.bp,
                       deadlines.bp, notifications.bp, monitor_pages.bp, monitor_config.bp,
-                      status_public.bp, status_feeds.bp, statuspage_api.bp, status_admin.bp):
+                      status_public.bp, status_feeds.bp, statuspage_api.bp, status_admin.bp,
+                      comms_pages.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api.bp)
     csrf.exempt(hooks.bp)

@@ -72,6 +72,11 @@ EVENT_LABELS = {
     EventKind.REMINDER_SNOOZED: _l("snoozed a reminder"),
     EventKind.CLOCK_PAUSED: _l("paused the clock"),
     EventKind.CLOCK_RESUMED: _l("resumed the clock"),
+    # The comms desk (issue 4, writing an update).
+    EventKind.SIGNOFF_REQUESTED: _l("sent an update for sign-off"),
+    EventKind.SIGNOFF_APPROVED: _l("approved an update"),
+    EventKind.SIGNOFF_REJECTED: _l("rejected an update"),
+    EventKind.TALKING_POINTS: _l("published talking points for agents"),
 }
 # The clock (issue 3): who owns a deadline, who hears of it at each escalation step, and
 # the reasons the system itself gives when it ends a deadline.

@@ -31,7 +31,8 @@ from incidents.playbooks import Rule, effective_playbook
 from incidents.public_models import Component, ComponentStatus
 from incidents.settings import get_setting, put_setting
 from incidents.timeutil import ensure_aware
-from incidents.updates import _public_status, publish_update
+from incidents.service import clean_text
+from incidents.updates import BODY_MAX, _public_status, publish_update
 
 SIGNOFF_RULE = "signoff"
 DEFAULT_PERIOD = 10
@@ -183,9 +184,8 @@ def render(session: Session, incident: Incident, composition: Composition) -> Re
                 raise InvalidInput(f"{error.field}_en", error.message, reason="variable_empty_en",
                                    **error.params) from None
             raise
-    for text, field_name in ((body, "zh"), (body_en, "en")):
-        if len(text) > 5000:
-            raise InvalidInput(field_name, "the filled text is longer than 5000 characters", reason="too_long", max=5000)
+    body = clean_text(body, field="body", max_length=BODY_MAX, required=True)
+    body_en = clean_text(body_en, field="body_en", max_length=BODY_MAX, required=False)
     return Rendered(body=body, body_en=body_en, public_status=status, components=chosen)
 
 
