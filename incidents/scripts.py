@@ -39,6 +39,7 @@ class Variable:
     # bilingual: a Chinese value and an English one.
     source: str
     max_length: int = 200
+    example: str = ""  # shown in the empty field, so people see the shape the script expects
 
     def label(self, locale: str) -> str:
         return self.zh if locale.startswith("zh") else self.en
@@ -47,11 +48,11 @@ class Variable:
 VARIABLES: dict[str, Variable] = {v.name: v for v in (
     Variable("components", "受影响的服务", "Affected components", "auto"),
     Variable("title", "公开标题", "Public title", "auto"),
-    Variable("next_update_at", "下次更新时间", "Next update at", "shared", 40),
-    Variable("eta", "预计恢复时间", "Expected recovery", "bilingual", 100),
+    Variable("next_update_at", "下次更新时间", "Next update at", "shared", 40, "10:30"),
+    Variable("eta", "预计恢复时间", "Expected recovery", "bilingual", 100, "15:30"),
     Variable("progress", "最新进展", "Progress", "bilingual", 1000),
     Variable("compensation", "补偿内容", "Compensation", "bilingual", 500),
-    Variable("poster", "发帖人", "Poster", "shared", 100),
+    Variable("poster", "发帖人", "Poster", "shared", 100, "@用户昵称"),
 )}
 # What the system can fill by itself when nobody is there (holding statements).
 AUTOMATIC = frozenset({"components", "title", "next_update_at"})

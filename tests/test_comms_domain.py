@@ -299,3 +299,30 @@ def test_talking_points_versions_and_who_confirmed(db_session) -> None:  # noqa:
     assert [(a.points.version, a.confirmed_at) for a in mine] == [(2, None)]
     with pytest.raises(InvalidInput):
         talking_points.publish(db_session, incident=incident, body="  ", actor=ACTOR, now=T0)
+
+
+def test_the_worker_job_is_registered_once_and_publishes_holding_statements(engine, db_session) -> None:  # noqa: ANN001
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from console import comms_jobs
+    from incidents.timeutil import utcnow
+
+    scheduler = BackgroundScheduler(timezone="UTC")
+    scheduler.start(paused=True)  # a real job store, nothing ever runs
+    factory = sa.orm.sessionmaker(bind=engine, expire_on_commit=False)
+    try:
+        comms_jobs.register(scheduler, {"TIMEZONE": "Asia/Shanghai"}, factory)
+        comms_jobs.register(scheduler, {"TIMEZONE": "Asia/Shanghai", "HOLDING_TICK_SECONDS": 10}, factory)
+        (job,) = scheduler.get_jobs()
+    finally:
+        scheduler.shutdown(wait=False)
+    assert (job.id, job.max_instances, job.coalesce) == (comms_jobs.JOB_ID, 1, True)
+    assert job.trigger.interval == timedelta(seconds=10)
+    incident = service.open_incident(db_session, kind="outage", severity="P2", title="支付超时", actor=ACTOR,
+                                      now=utcnow() - minutes(8), zone=SHANGHAI)  # first notice due 3 minutes ago
+    db_session.commit()
+    assert comms_jobs.holding_tick(factory, SHANGHAI) == 1
+    assert comms_jobs.holding_tick(factory, SHANGHAI) == 0
+    db_session.expire_all()
+    assert [u.automatic for u in db_session.scalars(sa.select(StatusUpdate).where(
+        StatusUpdate.incident_id == incident.id))] == [True]

@@ -24,6 +24,7 @@ ZH = {
     "Send for sign-off": "提交审批",
     "Publish the update": "发布公告",
     "automatic": "自动发布",
+    "published by the console itself: the update was overdue": "进展更新超时，系统自动发布",
     "English text (optional)": "英文内容（可选）",
     "Sent for sign-off: a duty manager approves it before it goes out.": "已提交审批：值班经理批准后才会发布。",
     "Updates on this incident need a duty manager’s sign-off before they go out.": "本事件的公告须经值班经理审批后才能发布。",
