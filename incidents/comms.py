@@ -23,7 +23,7 @@ from incidents import scripts
 from incidents.actors import Actor
 from incidents.comms_models import DraftState, UpdateDraft
 from incidents.components import component_status
-from incidents.deadlines import handle_event, record_event, start_deadline
+from incidents.deadlines import _reason, handle_event, record_event, start_deadline
 from incidents.errors import InvalidInput, NotFound
 from incidents.lifecycle import Kind, Severity, Status
 from incidents.models import EventKind, Incident, StatusUpdate
@@ -36,7 +36,6 @@ from incidents.updates import BODY_MAX, _public_status, publish_update
 
 SIGNOFF_RULE = "signoff"
 DEFAULT_PERIOD = 10
-REASON_MAX = 500
 MAX_MINUTES = 24 * 60
 
 
@@ -279,13 +278,17 @@ def _decide(session: Session, draft: UpdateDraft, state: DraftState, *, reason: 
         set_committed_value(draft, name, value)
 
 
-def _reason(value: str | None, *, required: bool) -> str:
-    text = (value or "").strip()
-    if required and not text:
-        raise InvalidInput("reason", "a reason is required", reason="required")
-    if len(text) > REASON_MAX:
-        raise InvalidInput("reason", f"reason is longer than {REASON_MAX} characters", reason="too_long", max=REASON_MAX)
-    return text
+def _settle(
+    session: Session, *, incident: Incident, draft: UpdateDraft, state: DraftState, kind: EventKind, reason: str,
+    actor: Actor, now: datetime, zone: ZoneInfo,
+) -> None:
+    """Decide the draft, say so on the timeline, and meet its sign-off deadline."""
+    _decide(session, draft, state, reason=reason, actor=actor, now=now)
+    event = record_event(session, incident, kind=kind, actor=actor, now=now, body=reason,
+                         data={"draft": draft.id, "requested_by": draft.requested_by_label})
+    session.flush()
+    handle_event(session, incident, f"signoff:{draft.id}", event=event, now=now, zone=zone)
+    session.flush()
 
 
 def approve(
@@ -294,12 +297,8 @@ def approve(
 ) -> StatusUpdate:
     """Approve a draft: it is published as written, and the sign-off deadline is met."""
     now = ensure_aware(now)
-    reason = _reason(reason, required=False)
-    _decide(session, draft, DraftState.APPROVED, reason=reason, actor=actor, now=now)
-    event = record_event(session, incident, kind=EventKind.SIGNOFF_APPROVED, actor=actor, now=now, body=reason,
-                         data={"draft": draft.id, "requested_by": draft.requested_by_label})
-    session.flush()
-    handle_event(session, incident, f"signoff:{draft.id}", event=event, now=now, zone=zone)
+    _settle(session, incident=incident, draft=draft, state=DraftState.APPROVED, kind=EventKind.SIGNOFF_APPROVED,
+            reason=_reason(reason, required=False), actor=actor, now=now, zone=zone)
     update = publish_update(
         session, incident=incident, body=draft.body, body_en=draft.body_en, public_status=draft.public_status.value,
         components=copy.deepcopy(draft.components), actor=actor, now=now, zone=zone,
@@ -315,13 +314,6 @@ def reject(
     zone: ZoneInfo,
 ) -> UpdateDraft:
     """Reject a draft with a reason: nothing goes out; the update deadline keeps running."""
-    now = ensure_aware(now)
-    reason = _reason(reason, required=True)
-    _decide(session, draft, DraftState.REJECTED, reason=reason, actor=actor, now=now)
-    event = record_event(session, incident, kind=EventKind.SIGNOFF_REJECTED, actor=actor, now=now, body=reason,
-                         data={"draft": draft.id, "requested_by": draft.requested_by_label})
-    session.flush()
-    handle_event(session, incident, f"signoff:{draft.id}", event=event, now=now, zone=zone)
-    session.flush()
+    _settle(session, incident=incident, draft=draft, state=DraftState.REJECTED, kind=EventKind.SIGNOFF_REJECTED,
+            reason=_reason(reason, required=True), actor=actor, now=ensure_aware(now), zone=zone)
     return draft
-

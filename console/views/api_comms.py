@@ -179,43 +179,40 @@ def list_drafts(reference: str) -> Any:
     return jsonify(drafts=[draft_json(d) for d in rows])
 
 
-def _decided_conflict(error: InvalidInput) -> Any:
-    """Someone decided the draft first: a 409 naming its state; other bad input stays a 422."""
-    get_session().rollback()
-    if error.reason == "draft_decided":
-        return api_error(409, "draft_decided", error.message, "draft", state=error.params.get("state"))
-    raise error
+def _decide(reference: str, draft_id: int, decide: Any, reason: str) -> tuple[UpdateDraft, Any]:
+    """Approve or reject; someone deciding first is a 409 naming the draft's state."""
+    session = get_session()
+    incident = service.get_incident(session, reference)
+    draft = comms.get_draft(session, incident, draft_id)
+    try:
+        result = decide(session, incident=incident, draft=draft, reason=reason, actor=current_actor(), now=utcnow(),
+                        zone=team_zone())
+    except InvalidInput as error:
+        session.rollback()
+        if error.reason != "draft_decided":
+            raise
+        return draft, api_error(409, "draft_decided", error.message, "draft", state=error.params.get("state"))
+    session.commit()
+    return draft, result
 
 
 @bp.post("/incidents/<reference>/drafts/<int:draft_id>/approve")
 def approve_draft(reference: str, draft_id: int) -> Any:
     """Approve: {"reason"?}; the draft is published as written. A decided draft is a 409."""
     payload = _optional_body({"reason"})
-    session = get_session()
-    incident = service.get_incident(session, reference)
-    draft = comms.get_draft(session, incident, draft_id)
-    try:
-        update = comms.approve(session, incident=incident, draft=draft, reason=string_field(payload, "reason") or "",
-                               actor=current_actor(), now=utcnow(), zone=team_zone())
-    except InvalidInput as error:
-        return _decided_conflict(error)
-    session.commit()
-    return jsonify(draft=draft_json(draft), update=update_json(update))
+    draft, result = _decide(reference, draft_id, comms.approve, string_field(payload, "reason") or "")
+    if not isinstance(result, StatusUpdate):
+        return result
+    return jsonify(draft=draft_json(draft), update=update_json(result))
 
 
 @bp.post("/incidents/<reference>/drafts/<int:draft_id>/reject")
 def reject_draft(reference: str, draft_id: int) -> Any:
     """Reject: {"reason"} (required); nothing is published."""
     payload = json_body({"reason"})
-    session = get_session()
-    incident = service.get_incident(session, reference)
-    draft = comms.get_draft(session, incident, draft_id)
-    try:
-        comms.reject(session, incident=incident, draft=draft, reason=string_field(payload, "reason") or "",
-                     actor=current_actor(), now=utcnow(), zone=team_zone())
-    except InvalidInput as error:
-        return _decided_conflict(error)
-    session.commit()
+    draft, result = _decide(reference, draft_id, comms.reject, string_field(payload, "reason") or "")
+    if not isinstance(result, UpdateDraft):
+        return result
     return jsonify(draft=draft_json(draft))
 
 
