@@ -64,6 +64,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from console.views import api_monitors, monitor_config, monitor_pages
     # The status page's area: the API twins attach to api.bp, so import them before registering it.
     from console.views import api_status, status_admin, status_feeds, status_public, statuspage_api  # noqa: F401
+    # Settings behind the clock (issue 3).
+    from console.views import api_settings, settings
     # The comms desk (issue 4, writing an update): composer and talking points join incidents.bp
     # and api.bp, so import them before registering those.
     from console.views import api_comms, comms_pages, incident_comms  # noqa: F401
@@ -73,9 +75,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
                       status_public.bp, status_feeds.bp, statuspage_api.bp, status_admin.bp,
                       comms_pages.bp):
         app.register_blueprint(blueprint)
+    settings.init_app(app)
     csrf.exempt(api.bp)
     csrf.exempt(hooks.bp)
     csrf.exempt(api_monitors.bp)
+    csrf.exempt(api_settings.bp)
     errors.init_app(app)
 
     unmapped = permissions.missing_endpoints({rule.endpoint for rule in app.url_map.iter_rules()})

@@ -63,7 +63,7 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "PUBLIC_URL": env("CRISIS_PUBLIC_URL", "http://127.0.0.1:5000"),
         # The worker: how often it looks for due deadlines and due messages, how often a
         # standby tries to take over, and how long one delivery may wait on a channel.
-        "WORKER_TICK_SECONDS": _seconds("WORKER_TICK", 1.0),
+        "WORKER_TICK_SECONDS": _seconds("WORKER_TICK", 0.5),
         "OUTBOX_TICK_SECONDS": _seconds("OUTBOX_TICK", 2.0),
         "WORKER_LOCK_RETRY_SECONDS": _seconds("WORKER_LOCK_RETRY", 2.0),
         "OUTBOX_TIMEOUT_SECONDS": _seconds("OUTBOX_TIMEOUT", 10.0),

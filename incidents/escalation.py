@@ -35,15 +35,24 @@ class FireReport:
     lost_claims: int = 0
 
 
-def due_ids(session: Session, now: datetime, *, limit: int = BATCH) -> list[tuple[int, int]]:
-    """(id, stage) of deadlines with a step due, oldest first."""
-    rows = session.execute(
-        sa.select(Deadline.id, Deadline.stage)
-        .where(Deadline.next_fire_at <= ensure_aware(now))
-        .order_by(Deadline.next_fire_at, Deadline.id)
-        .limit(limit)
-    )
+def due_ids(
+    session: Session, now: datetime, *, limit: int = BATCH, only: list[int] | None = None
+) -> list[tuple[int, int]]:
+    """(id, stage) of deadlines with a step due, oldest first (`only`: among these ids)."""
+    statement = sa.select(Deadline.id, Deadline.stage).where(Deadline.next_fire_at <= ensure_aware(now))
+    if only is not None:
+        statement = statement.where(Deadline.id.in_(only))
+    rows = session.execute(statement.order_by(Deadline.next_fire_at, Deadline.id).limit(limit))
     return [(deadline_id, stage) for deadline_id, stage in rows]
+
+
+def set_aside(session: Session, deadline_id: int, *, until: datetime) -> None:
+    """Put off a deadline whose step keeps failing, so it cannot hold up the others; it is
+    tried again at `until` (the failure itself is in the worker's log)."""
+    session.execute(
+        sa.update(Deadline).where(Deadline.id == deadline_id, Deadline.next_fire_at.is_not(None))
+        .values(next_fire_at=ensure_aware(until))
+    )
 
 
 def next_wakeup(session: Session) -> datetime | None:
@@ -52,12 +61,13 @@ def next_wakeup(session: Session) -> datetime | None:
 
 
 def fire_due(
-    session: Session, *, now: datetime, zone: ZoneInfo, public_url: str = "", limit: int = BATCH
+    session: Session, *, now: datetime, zone: ZoneInfo, public_url: str = "", limit: int = BATCH,
+    only: list[int] | None = None,
 ) -> FireReport:
     """Take every step due at `now` for up to `limit` deadlines, in the caller's transaction."""
     now = ensure_aware(now)
     report = FireReport()
-    candidates = due_ids(session, now, limit=limit)
+    candidates = due_ids(session, now, limit=limit, only=only)
     if not candidates:
         return report
     deadlines = {

@@ -301,6 +301,9 @@ def change_numbers(
                 overrides.pop(parts[1])
             if not overrides:
                 document["severity"].pop(parts[0])
+            if not document["severity"]:
+                # An edit that only blanks overrides must compare equal to a document without any.
+                document.pop("severity")
         else:
             raise InvalidInput(name, f"{name} cannot be changed here", reason="not_editable")
     if business_hours is not None:

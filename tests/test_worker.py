@@ -98,6 +98,30 @@ def test_a_clock_jump_takes_each_overdue_step_once(engine, db_session, make_user
         (DeadlineState.MISSED, clock.FINAL_STAGE, None)}
 
 
+def test_a_deadline_that_keeps_failing_is_set_aside_and_the_others_fire(engine, db_session, make_user,
+                                                                      caplog) -> None:  # noqa: ANN001
+    make_user(Role.DUTY_MANAGER, "duty")
+    for minutes in (1, 2, 3):
+        open_outage_due_at(db_session, FIXED_NOW + timedelta(minutes=minutes))
+    broken, *healthy = [d.id for d in deadlines(db_session)]
+    # Bad data, as a bug or a hand edit could leave it: a rule snapshot without its numbers.
+    with engine.begin() as connection:
+        connection.execute(sa.text("UPDATE deadline SET rule = :rule WHERE id = :id"),
+                           {"rule": '{"key": "first_notice"}', "id": broken})
+    worker = Worker(engine, settings())
+    later = FIXED_NOW + timedelta(minutes=10)
+
+    taken = worker.tick_clock(later)
+
+    assert taken == 2 * 2  # each healthy deadline: overdue, then the commander step
+    counts = step_counts(db_session)
+    assert {deadline_id for deadline_id, _ in counts} == set(healthy)
+    db_session.expire_all()
+    set_aside = next(d for d in deadlines(db_session) if d.id == broken)
+    assert set_aside.next_fire_at == later + timedelta(minutes=5)
+    assert "set aside" in caplog.text
+
+
 def test_a_failing_job_is_logged_and_the_worker_recovers(tmp_path, caplog, workers) -> None:  # noqa: ANN001
     url = f"sqlite:///{tmp_path / 'late.db'}"
     engine = make_engine(url)

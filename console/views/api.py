@@ -86,6 +86,12 @@ def _user_name(user: User | None) -> str | None:
     return user.username if user else None
 
 
+# The same request reading for the other /api/v1 modules (console/views/api_settings.py).
+json_body = _body
+string_field = _string
+user_id_for = _user_id
+
+
 def incident_json(incident: Incident, *, with_timeline: bool = False) -> dict[str, Any]:
     """An incident as the API shows it."""
     data = {

@@ -7,6 +7,8 @@ import os
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.support.servers import LiveServer  # noqa: F401 (browser tests import it from here too)
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]

@@ -18,8 +18,8 @@ from incidents.netguard import parse_networks
 from incidents.timeutil import utcnow
 from monitors import rulebook
 from monitors.polling import PollSettings, poll_due
-from tests.browser.conftest import LiveServer
-from tests.browser.test_incident_flow import _sign_in
+from tests.support.servers import LiveServer
+from tests.browser.conftest import sign_in_page
 from tests.conftest import FIXED_NOW, PASSWORD
 from tests.monitors.feedserver import FeedServer, running_feed_server
 
@@ -55,7 +55,7 @@ def test_watch_feeds_triage_and_raise(live_server: LiveServer, browser: Browser,
         session.commit()
     base = live_server.url
     page = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900}).new_page()
-    _sign_in(page, base, "zhangwei")
+    sign_in_page(page, base, "zhangwei")
 
     page.get_by_role("link", name="舆情").first.click()
     page.get_by_role("link", name="订阅来源").click()
@@ -110,7 +110,7 @@ def test_watch_feeds_triage_and_raise(live_server: LiveServer, browser: Browser,
     expect(follow).to_contain_text(reference)
 
     phone = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844}).new_page()
-    _sign_in(phone, base, "zhangwei")
+    sign_in_page(phone, base, "zhangwei")
     for path, name in (("/monitors/mentions?state=all", "inbox"), ("/monitors/sources", "sources"),
                        ("/monitors/rules", "rules"), (f"/incidents/{reference}", "incident")):
         phone.goto(base + path)

@@ -13,7 +13,7 @@ from incidents import components, maintenance, service
 from incidents.actors import Actor
 from incidents.timeutil import utcnow
 from incidents.updates import publish_update, set_public_identity
-from tests.browser.conftest import LiveServer
+from tests.support.servers import LiveServer
 
 pytestmark = pytest.mark.browser
 
