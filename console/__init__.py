@@ -72,12 +72,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from console.views import api_review, report_pages, review_pages  # noqa: F401
     # Affected customers and outreach (issue 6): the API twins attach to api.bp.
     from console.views import api_outreach, outreach_pages  # noqa: F401
+    # The comms desk (issue 4, writing an update): composer and talking points join incidents.bp
+    # and api.bp, so import them before registering those.
+    from console.views import api_comms, comms_pages, incident_comms  # noqa: F401
 
     for blueprint in (health.bp, auth.bp, board.bp, incident_pages.bp, api.bp, hooks.bp, intake_pages.bp,
                       deadlines.bp, notifications.bp, monitor_pages.bp, monitor_config.bp,
                       status_public.bp, status_feeds.bp, statuspage_api.bp, status_admin.bp,
                       review_pages.bp, report_pages.bp, status_subscribe.bp, subscriber_admin.bp,
-                      outreach_pages.bp):
+                      outreach_pages.bp, comms_pages.bp):
         app.register_blueprint(blueprint)
     settings.init_app(app)
     csrf.exempt(api.bp)

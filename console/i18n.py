@@ -81,6 +81,17 @@ REASONS = {
     "not_paused_subscriber": lazy_gettext("Only a paused subscriber can be resumed."),
     # Affected customers and outreach (issue 6).
     **OUTREACH_REASONS,
+    # The comms desk (issue 4, writing an update): scripts, variables, sign-off.
+    "stray_brace": lazy_gettext("A brace has no pair. Write {{ or }} for a brace in the text."),
+    "unknown_variable": lazy_gettext("There is no variable {%(name)s}. Use one of: %(known)s."),
+    "variable_empty": lazy_gettext("Fill in {%(name)s}: it is empty."),
+    "variable_empty_en": lazy_gettext("Fill in {%(name)s} in English too: the English text uses it."),
+    "holding_variables": lazy_gettext(
+        "A holding statement goes out by itself: it can only use {components}, {title} and {next_update_at}."),
+    "needs_components": lazy_gettext("{components} needs at least one affected component: choose them below."),
+    "needs_public_title": lazy_gettext("{title} needs the incident’s public title: set it first."),
+    "draft_decided": lazy_gettext("Someone already decided on this update."),
+    "unknown_script": lazy_gettext("There is no such script."),
 }
 
 

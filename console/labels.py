@@ -84,6 +84,11 @@ EVENT_LABELS = {
     EventKind.CONTACT_EDITED: _l("edited an affected customer"),
     EventKind.OUTREACH_LOGGED: _l("logged an outreach attempt"),
     EventKind.COMPENSATION_CHANGED: _l("updated a compensation"),
+    # The comms desk (issue 4, writing an update).
+    EventKind.SIGNOFF_REQUESTED: _l("sent an update for sign-off"),
+    EventKind.SIGNOFF_APPROVED: _l("approved an update"),
+    EventKind.SIGNOFF_REJECTED: _l("rejected an update"),
+    EventKind.TALKING_POINTS: _l("published talking points for agents"),
 }
 # The clock (issue 3): who owns a deadline, who hears of it at each escalation step, and
 # the reasons the system itself gives when it ends a deadline.

@@ -44,6 +44,12 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # logging attempts and following compensation is everyone's who talks to customers.
     "outreach.contacts": frozenset({Role.ADMIN, Role.DUTY_MANAGER}),
     "outreach.log": frozenset({Role.ADMIN, Role.DUTY_MANAGER, Role.COMMS, Role.AGENT}),
+    # The comms desk (issue 4, writing an update): comms staff and admins keep the script
+    # library; duty managers (and admins) sign updates off; whoever talks to customers
+    # confirms reading the talking points.
+    "scripts.edit": frozenset({Role.ADMIN, Role.COMMS}),
+    "update.approve": frozenset({Role.ADMIN, Role.DUTY_MANAGER}),
+    "talking_points.confirm": frozenset({Role.ADMIN, Role.DUTY_MANAGER, Role.COMMS, Role.AGENT}),
 }
 
 ENDPOINTS: dict[str, str] = {
@@ -290,6 +296,34 @@ ENDPOINTS: dict[str, str] = {
     "api.incident_compensation": "incident.view",
     "api.advance_compensation": "outreach.log",
     "api.compensation_ledger": "incident.view",
+    # --- comms desk (issue 4, writing an update): scripts, composer, sign-off, talking points ---
+    "comms.library": SIGNED_IN,
+    "comms.script": SIGNED_IN,
+    "comms.save_script": "scripts.edit",
+    "comms.settings": "admin",
+    "comms.save_settings": "admin",
+    "comms.my_talking_points": SIGNED_IN,
+    "incidents.composer": "incident.publish",
+    "incidents.composer_preview": "incident.publish",
+    "incidents.signoff_panel": "incident.view",
+    "incidents.approve_draft": "update.approve",
+    "incidents.reject_draft": "update.approve",
+    "incidents.talking_points_panel": "incident.view",
+    "incidents.save_talking_points": "incident.publish",
+    "incidents.confirm_talking_points": "talking_points.confirm",
+    "api.list_scripts": SIGNED_IN,
+    "api.get_script": SIGNED_IN,
+    "api.save_script": "scripts.edit",
+    "api.get_comms_settings": "admin",
+    "api.put_comms_settings": "admin",
+    "api.preview_update": "incident.publish",
+    "api.list_drafts": "incident.view",
+    "api.approve_draft": "update.approve",
+    "api.reject_draft": "update.approve",
+    "api.get_talking_points": "incident.view",
+    "api.publish_talking_points": "incident.publish",
+    "api.confirm_talking_points": "talking_points.confirm",
+    "api.my_talking_points": SIGNED_IN,
 }
 
 

@@ -125,6 +125,15 @@ def _store(
     return deadline
 
 
+def next_sequence(session: Session, incident: Incident, rule_key: str) -> int:
+    """The number of the next occurrence of a rule on an incident (1 for the first)."""
+    previous = session.scalar(
+        sa.select(sa.func.max(Deadline.sequence)).where(Deadline.incident_id == incident.id,
+                                                        Deadline.rule_key == rule_key)
+    )
+    return (previous or 0) + 1
+
+
 def add_deadline(
     session: Session, incident: Incident, rule: Rule, *, due_at: datetime, event: TimelineEvent, now: datetime,
     extra: dict[str, Any] | None = None,
@@ -134,15 +143,24 @@ def add_deadline(
     It is reminded and escalated like the others; `extra` is kept in its rule snapshot.
     """
     now = ensure_aware(now)
-    previous = session.scalar(
-        sa.select(sa.func.max(Deadline.sequence)).where(
-            Deadline.incident_id == incident.id, Deadline.rule_key == rule.key
-        )
-    )
     snapshot = {**rule.snapshot(business_hours=False, source="person"), **(extra or {})}
     deadline = _store(session, incident, rule, snapshot, due_at=ensure_aware(due_at),
-                      sequence=(previous or 0) + 1, now=now)
+                      sequence=next_sequence(session, incident, rule.key), now=now)
     _note_on_event(event, "started", {"rule": rule.key, "due_at": deadline.due_at.isoformat()})
+    return deadline
+
+
+def start_deadline(session: Session, incident: Incident, rule: Rule, *, now: datetime, source: str) -> Deadline:
+    """Start one deadline outside the playbook (e.g. a sign-off request), due `rule.first_offset` from now.
+
+    It follows the clock's rules like any other: a snapshot of `rule`, reminders and
+    escalation by the worker, met by an event in its `met_by`, paused with the clock.
+    """
+    now = ensure_aware(now)
+    deadline = _create(session, incident, rule, anchor_at=now, minutes=rule.first_offset,
+                       sequence=next_sequence(session, incident, rule.key), business_hours=False, source=source,
+                       calendar=None, now=now)
+    session.flush()
     return deadline
 
 
@@ -202,13 +220,9 @@ def _start(
             continue
         if rule.key in open_keys:
             continue
-        previous = session.scalar(
-            sa.select(sa.func.max(Deadline.sequence)).where(
-                Deadline.incident_id == incident.id, Deadline.rule_key == rule.key
-            )
-        )
         deadline = _create(
-            session, incident, rule, anchor_at=now, minutes=rule.first_offset, sequence=(previous or 0) + 1,
+            session, incident, rule, anchor_at=now, minutes=rule.first_offset,
+            sequence=next_sequence(session, incident, rule.key),
             business_hours=context.business_hours, source=context.playbook.source, calendar=context.calendar, now=now,
         )
         _note_on_event(event, "started", {"rule": rule.key, "due_at": deadline.due_at.isoformat()})
@@ -264,14 +278,9 @@ def add_promise(
     now = ensure_aware(now)
     snapshot = {"met_by": [], "offset": None, "period": None, "until": None, "anchor": "promise",
                 "business_hours": False, "source": "promise", **rule}
-    previous = session.scalar(
-        sa.select(sa.func.max(Deadline.sequence)).where(
-            Deadline.incident_id == incident.id, Deadline.rule_key == snapshot["key"]
-        )
-    )
     deadline = Deadline(
         incident_id=incident.id, rule_key=snapshot["key"], rule=snapshot, owner=snapshot["owner"],
-        sequence=(previous or 0) + 1, created_at=now, due_at=ensure_aware(due_at),
+        sequence=next_sequence(session, incident, snapshot["key"]), created_at=now, due_at=ensure_aware(due_at),
         remind_at=clock.remind_time(due_at, int(snapshot.get("remind_before", 0)), created_at=now),
         state=DeadlineState.PENDING, stage=clock.CREATED, paused_seconds=0,
     )

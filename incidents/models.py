@@ -203,6 +203,11 @@ class EventKind(enum.StrEnum):
     CONTACT_EDITED = "contact_edited"
     OUTREACH_LOGGED = "outreach_logged"
     COMPENSATION_CHANGED = "compensation_changed"
+    # The comms desk (issue 4, writing an update): sign-off and talking points.
+    SIGNOFF_REQUESTED = "signoff_requested"
+    SIGNOFF_APPROVED = "signoff_approved"
+    SIGNOFF_REJECTED = "signoff_rejected"
+    TALKING_POINTS = "talking_points"
 
 
 class TimelineEvent(Base):

@@ -1,7 +1,8 @@
 """All models, imported so that `schema.metadata` is the whole schema (for Alembic)."""
 
 from incidents import (  # noqa: F401
-    intake_models, models, monitor_models, outreach_models, public_models, review_models, subscriber_models,
+    comms_models, intake_models, models, monitor_models, outreach_models, public_models, review_models,
+    subscriber_models,
 )
 from incidents.models import Base
 

@@ -21,6 +21,14 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "severity": {"critical": "P1", "error": "P2", "warning": "P3", "info": "P4"},
         "components": {"component": [], "service": []},
     },
+    # The comms desk (incidents.comms): which kind+severity needs a duty manager's sign-off
+    # before an update goes out, how long the sign-off may take, and the holding statement.
+    "comms": {
+        "signoff": {"outage": [], "public_opinion": [], "complaint": []},
+        "signoff_minutes": 3,
+        "holding": {"outage": True, "public_opinion": False, "complaint": False},
+        "holding_after_minutes": 2,
+    },
 }
 
 

@@ -65,12 +65,13 @@ def _component_changes(
 def publish_update(
     session: Session, *, incident: Incident, body: str, public_status: str | None = None, actor: Actor,
     now: datetime, zone: ZoneInfo, automatic: bool = False, body_en: str = "",
-    components: Mapping[Any, Any] | None = None,
+    components: Mapping[Any, Any] | None = None, event_data: Mapping[str, Any] | None = None,
 ) -> StatusUpdate:
     """Publish an update for the public; the timeline records it and the clock counts it.
 
     `components` maps component ids to what this update says about them; a resolving update
-    returns every component the incident affected to operational.
+    returns every component the incident affected to operational. `event_data` adds to the
+    timeline entry (e.g. the script and the sign-off behind the update).
     """
     now = ensure_aware(now)
     if incident.status == Status.CLOSED:
@@ -102,7 +103,7 @@ def publish_update(
     event = record_event(
         session, incident, kind=EventKind.PUBLIC_UPDATE, actor=actor, now=now, body=text,
         data={"update": update.id, "public_status": status.value, "automatic": automatic,
-              "components": snapshot},
+              "components": snapshot, **(event_data or {})},
     )
     session.flush()
     handle_event(session, incident, "public_update", event=event, now=now, zone=zone)

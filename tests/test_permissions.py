@@ -23,6 +23,7 @@ COMMANDERS = {Role.ADMIN, Role.DUTY_MANAGER}
 ADMINS = {Role.ADMIN}
 PUBLISHERS = {Role.ADMIN, Role.DUTY_MANAGER, Role.COMMS}
 SPEAKERS = {Role.ADMIN, Role.DUTY_MANAGER, Role.COMMS}
+SCRIPT_EDITORS = {Role.ADMIN, Role.COMMS}  # the comms desk's script library
 
 # endpoint: (method, path template, who may)
 EXPECTED: dict[str, tuple[str, str, set]] = {
@@ -269,6 +270,34 @@ EXPECTED: dict[str, tuple[str, str, set]] = {
     "api.incident_compensation": ("GET", "/api/v1/incidents/{ref}/compensation", SIGNED_IN),
     "api.advance_compensation": ("POST", "/api/v1/incidents/{ref}/compensation/999999", OPENERS),
     "api.compensation_ledger": ("GET", "/api/v1/compensation", SIGNED_IN),
+    # --- comms desk (issue 4, writing an update); drafts that do not exist answer 404 to the allowed ---
+    "comms.library": ("GET", "/scripts", SIGNED_IN),
+    "comms.script": ("GET", "/scripts/outage/progress", SIGNED_IN),
+    "comms.save_script": ("POST", "/scripts/outage/progress", SCRIPT_EDITORS),
+    "comms.settings": ("GET", "/scripts/settings", ADMINS),
+    "comms.save_settings": ("POST", "/scripts/settings", ADMINS),
+    "comms.my_talking_points": ("GET", "/talking-points", SIGNED_IN),
+    "incidents.composer": ("GET", "/incidents/{ref}/composer?pick=outage.progress", PUBLISHERS),
+    "incidents.composer_preview": ("POST", "/incidents/{ref}/composer/preview", PUBLISHERS),
+    "incidents.signoff_panel": ("GET", "/incidents/{ref}/signoff", SIGNED_IN),
+    "incidents.approve_draft": ("POST", "/incidents/{ref}/drafts/999999/approve", COMMANDERS),
+    "incidents.reject_draft": ("POST", "/incidents/{ref}/drafts/999999/reject", COMMANDERS),
+    "incidents.talking_points_panel": ("GET", "/incidents/{ref}/talking-points", SIGNED_IN),
+    "incidents.save_talking_points": ("POST", "/incidents/{ref}/talking-points", PUBLISHERS),
+    "incidents.confirm_talking_points": ("POST", "/incidents/{ref}/talking-points/confirm", OPENERS),
+    "api.list_scripts": ("GET", "/api/v1/scripts", SIGNED_IN),
+    "api.get_script": ("GET", "/api/v1/scripts/outage/progress", SIGNED_IN),
+    "api.save_script": ("PUT", "/api/v1/scripts/outage/progress", SCRIPT_EDITORS),
+    "api.get_comms_settings": ("GET", "/api/v1/comms/settings", ADMINS),
+    "api.put_comms_settings": ("PUT", "/api/v1/comms/settings", ADMINS),
+    "api.preview_update": ("POST", "/api/v1/incidents/{ref}/updates/preview", PUBLISHERS),
+    "api.list_drafts": ("GET", "/api/v1/incidents/{ref}/drafts", SIGNED_IN),
+    "api.approve_draft": ("POST", "/api/v1/incidents/{ref}/drafts/999999/approve", COMMANDERS),
+    "api.reject_draft": ("POST", "/api/v1/incidents/{ref}/drafts/999999/reject", COMMANDERS),
+    "api.get_talking_points": ("GET", "/api/v1/incidents/{ref}/talking-points", SIGNED_IN),
+    "api.publish_talking_points": ("POST", "/api/v1/incidents/{ref}/talking-points", PUBLISHERS),
+    "api.confirm_talking_points": ("POST", "/api/v1/incidents/{ref}/talking-points/confirm", OPENERS),
+    "api.my_talking_points": ("GET", "/api/v1/talking-points", SIGNED_IN),
 }
 
 

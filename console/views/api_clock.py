@@ -16,7 +16,7 @@ from console.db import get_session
 from console.errors import api_error
 from console.i18n import team_zone
 from console.views.api import _body, _string, bp, event_json
-from incidents import checklist, deadlines, notifications, queries, service, updates
+from incidents import checklist, deadlines, notifications, queries, service
 from incidents.models import Deadline, Incident, Notification, StatusUpdate, User
 from incidents.roster import on_duty
 from incidents.timeutil import utcnow
@@ -199,18 +199,8 @@ def update_json(update: StatusUpdate) -> dict[str, Any]:
             "automatic": update.automatic}
 
 
-@bp.post("/incidents/<reference>/updates")
-def publish_update(reference: str) -> Any:
-    """Publish a public update: {"body", "public_status"?}; answers with the open deadlines after it."""
-    payload = _body({"body", "public_status"})
-    session = get_session()
-    incident = service.get_incident(session, reference)
-    update = updates.publish_update(session, incident=incident, body=_string(payload, "body", required=True),
-                                    public_status=_string(payload, "public_status"), actor=current_actor(),
-                                    now=utcnow(), zone=team_zone())
-    session.commit()
-    open_rows = _deadlines_json(deadlines.open_deadlines(session, incident))
-    return jsonify(update=update_json(update), deadlines=open_rows), 201
+# Publishing (POST /incidents/<reference>/updates) moved to console.views.api_comms, which goes
+# through the composer's rules: scripts, variables, components and sign-off.
 
 
 def notification_json(notification: Notification, now: Any) -> dict[str, Any]:

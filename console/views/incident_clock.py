@@ -23,7 +23,7 @@ from console.db import get_session
 from console.i18n import message_for, team_zone
 from console.views.clock_context import rule_name
 from console.views.incident_pages import _answer, _conditional_fragment, _done, bp
-from incidents import checklist, deadlines, service, updates
+from incidents import checklist, deadlines, service
 from incidents.errors import InvalidInput
 from incidents.models import Deadline, Incident
 from incidents.roster import on_duty
@@ -180,22 +180,5 @@ def resume_clock(reference: str) -> Any:
     )
 
 
-@bp.post("/<reference>/updates")
-def publish_update(reference: str) -> Any:
-    """Publish a short public update; it meets the update deadline and starts the next one."""
-    session = get_session()
-    incident = service.get_incident(session, reference)
-    values = {"body": request.form.get("body", ""), "public_status": request.form.get("public_status", "")}
-    try:
-        updates.publish_update(session, incident=incident, body=values["body"],
-                               public_status=values["public_status"] or None, actor=current_actor(),
-                               now=utcnow(), zone=team_zone())
-    except InvalidInput as error:
-        session.rollback()
-        field = error.field if error.field in ("body", "public_status") else "form"
-        return _answer(incident, "incidents/_update_form.html", 422, update_values=values,
-                       update_errors={field: message_for(error)})
-    session.commit()
-    if htmx:
-        return _answer(incident, "incidents/_update_form.html", update_done=True)
-    return _done(incident, "incidents/_update_form.html")
+# Publishing a public update moved to console.views.incident_comms (the composer), which keeps
+# the same endpoint and form field names and adds scripts, components and sign-off.

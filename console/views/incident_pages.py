@@ -19,6 +19,7 @@ from console.i18n import message_for, select_locale, team_zone
 from console.labels import STATUS_LABELS
 from console.views.caching import conditional
 from console.views.clock_context import clock_context
+from console.views.comms_context import comms_context
 from incidents import lifecycle, queries, service
 from incidents.errors import InvalidInput, StaleVersion
 from incidents.lifecycle import Kind, Severity, Source, Status, TransitionNotAllowed
@@ -70,6 +71,7 @@ def _page_context(incident: Incident, **state: Any) -> dict[str, Any]:
         "update_done": False,
     }
     context.update(clock_context(get_session(), incident))
+    context.update(comms_context(get_session(), incident))  # the comms desk (issue 4, writing an update)
     context.update(state)
     return context
 

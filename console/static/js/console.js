@@ -2,6 +2,8 @@
 // server-given times, corrected by the server clock offset, with no page polling.
 (function () {
   "use strict";
+  // Buttons that only matter without JavaScript (class no-js) hide once scripts run.
+  document.documentElement.classList.add("js");
   var zh = (document.documentElement.lang || "").indexOf("zh") === 0;
   var offsetMs = 0;
   var meta = document.querySelector('meta[name="server-time"]');
