@@ -29,9 +29,17 @@ from incidents.timeutil import ensure_aware
 
 OPEN_STATES = (DeadlineState.PENDING, DeadlineState.MISSED)
 REASON_MAX = 500
-# Promises that outlive the incident (a review's action items): closing does not end them,
-# and they stay on the deadlines page and the worker's chain after the incident is closed.
-AFTER_CLOSE_RULES = ("review_action",)
+# Promises that outlive the incident (a review's action items, keyed "review_action:<id>"):
+# closing does not end them; they stay on the deadlines page and the worker's chain.
+AFTER_CLOSE_PREFIX = "review_action:"
+
+
+def outlives_close(rule_key: str) -> bool:
+    """True for a deadline that goes on after its incident is closed."""
+    return rule_key.startswith(AFTER_CLOSE_PREFIX)
+
+
+AFTER_CLOSE = Deadline.rule_key.startswith(AFTER_CLOSE_PREFIX, autoescape=True)
 
 
 def record_event(
@@ -201,7 +209,7 @@ def handle_event(
             _end(deadline, reason=f"ended:{trigger}", event=event)
     if trigger == "closed":
         for deadline in existing:
-            if deadline.state in OPEN_STATES and deadline.rule_key not in AFTER_CLOSE_RULES:
+            if deadline.state in OPEN_STATES and not outlives_close(deadline.rule_key):
                 _end(deadline, reason="closed", event=event)
     if trigger == "reopened":
         for deadline in existing:
@@ -411,7 +419,7 @@ def next_deadline(session: Session, incident_ids: list[int]) -> dict[int, Deadli
         sa.select(Deadline)
         .join(Incident, Incident.id == Deadline.incident_id)
         .where(Deadline.incident_id.in_(incident_ids), Deadline.state.in_(OPEN_STATES),
-               sa.or_(Incident.status != Status.CLOSED, Deadline.rule_key.in_(AFTER_CLOSE_RULES)))
+               sa.or_(Incident.status != Status.CLOSED, AFTER_CLOSE))
         .order_by(Deadline.incident_id, Deadline.due_at, Deadline.id)
     )
     result: dict[int, Deadline] = {}
@@ -432,7 +440,7 @@ def pending_deadlines(session: Session, *, limit: int = 500) -> list[Deadline]:
             .join(Incident, Incident.id == Deadline.incident_id)
             .options(selectinload(Deadline.incident))
             .where(Deadline.state.in_(OPEN_STATES),
-                   sa.or_(Incident.status != Status.CLOSED, Deadline.rule_key.in_(AFTER_CLOSE_RULES)))
+                   sa.or_(Incident.status != Status.CLOSED, AFTER_CLOSE))
             .order_by(Deadline.due_at, Deadline.id)
             .limit(limit)
         )

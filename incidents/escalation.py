@@ -19,7 +19,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from incidents import clock, notify
 from incidents.actors import Actor
-from incidents.deadlines import AFTER_CLOSE_RULES, _schedule, record_event
+from incidents.deadlines import _schedule, outlives_close, record_event
 from incidents.lifecycle import Status
 from incidents.models import Deadline, DeadlineState, EventKind, Incident, TeamChannel, User
 from incidents.roster import duty_managers_to_tell
@@ -122,7 +122,7 @@ _CLAIM = (
 def _claim(connection: sa.Connection, deadline: Deadline, seen_stage: int, new_stage: int) -> bool:
     """Move the deadline to `new_stage` only if nobody else moved it since we read it."""
     next_fire_at = _schedule(deadline).next_fire_at(new_stage)
-    if deadline.incident.status == Status.CLOSED and deadline.rule_key not in AFTER_CLOSE_RULES:
+    if deadline.incident.status == Status.CLOSED and not outlives_close(deadline.rule_key):
         next_fire_at = None
     state = DeadlineState.MISSED if new_stage >= clock.OVERDUE else deadline.state
     result = connection.execute(

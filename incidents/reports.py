@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from incidents.cases import CATEGORIES
-from incidents.deadlines import AFTER_CLOSE_RULES
+from incidents.deadlines import AFTER_CLOSE
 from incidents.lifecycle import Kind, Severity, Source
 from incidents.models import Deadline, Incident
 from incidents.review_figures import deadline_outcomes
@@ -92,7 +92,7 @@ def adherence(session: Session, incident_ids: list[int]) -> list[dict[str, Any]]
     if not incident_ids:
         return []
     rows = session.scalars(
-        sa.select(Deadline).where(Deadline.incident_id.in_(incident_ids), Deadline.rule_key.not_in(AFTER_CLOSE_RULES))
+        sa.select(Deadline).where(Deadline.incident_id.in_(incident_ids), sa.not_(AFTER_CLOSE))
     )
     by_rule: dict[str, list[Deadline]] = {}
     names: dict[str, dict[str, str]] = {}

@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from incidents.deadlines import AFTER_CLOSE_RULES
+from incidents.deadlines import AFTER_CLOSE
 from incidents.models import Deadline, DeadlineState, EventKind, Incident, StatusUpdate, TimelineEvent
 from incidents.monitor_models import Mention
 
@@ -90,7 +90,7 @@ def figures_for(session: Session, incident: Incident, *, now: datetime) -> dict[
         .order_by(StatusUpdate.published_at)
     ))
     deadlines = list(session.scalars(
-        sa.select(Deadline).where(Deadline.incident_id == incident.id, Deadline.rule_key.not_in(AFTER_CLOSE_RULES))
+        sa.select(Deadline).where(Deadline.incident_id == incident.id, sa.not_(AFTER_CLOSE))
     ))
     escalations = session.scalar(
         sa.select(sa.func.count()).select_from(TimelineEvent)

@@ -33,7 +33,7 @@ TITLE_MAX = 300
 LINK_KINDS = {"update": StatusUpdate, "mention": Mention}
 # An action item due "on a day" falls due at the end of that working day, in the team's zone.
 END_OF_DAY = time(18, 0)
-ACTION_RULE = "review_action"
+ACTION_RULE = deadlines.AFTER_CLOSE_PREFIX
 ACTION_REMIND_BEFORE = 24 * 60
 ACTION_ESCALATE_EVERY = 24 * 60
 
@@ -225,7 +225,7 @@ def add_action_item(
     session.flush()
     item.deadline = deadlines.add_promise(
         session, incident=incident, due_at=due_at, event=event, now=now,
-        rule={"key": ACTION_RULE, "zh": f"复盘改进项：{text}", "en": f"Review action item: {text}",
+        rule={"key": f"{ACTION_RULE}{item.id}", "zh": f"复盘改进项：{text}", "en": f"Review action item: {text}",
               "owner": "commander", "owner_user_id": owner.id, "remind_before": ACTION_REMIND_BEFORE,
               "escalate_every": ACTION_ESCALATE_EVERY},
     )
@@ -234,6 +234,7 @@ def add_action_item(
 
 
 def get_action_item(session: Session, incident: Incident, item_id: int) -> ActionItem:
+    """One action item of this incident, or NotFound."""
     item = session.get(ActionItem, item_id)
     if item is None or item.incident_id != incident.id:
         raise NotFound(f"no action item {item_id} on {incident.reference}")

@@ -182,6 +182,7 @@ def test_an_action_item_is_on_the_clock_and_outlives_the_close(db_session) -> No
     deadline = item.deadline
     assert deadline.due_at == item.due_at and item.due_at.astimezone(SHANGHAI).hour == 18
     assert deadline.rule["owner_user_id"] == owner.id and deadline.rule["zh"] == "复盘改进项：加固仓库防潮"
+    assert deadline.rule_key == f"review_action:{item.id}"  # each item names its own deadline
     _move(db_session, incident, "resolved", T0 + minutes(10))
     reviews.waive_review(db_session, incident=incident, reason="演练", actor=ACTOR, now=T0 + minutes(11))
     _move(db_session, incident, "closed", T0 + minutes(12))
