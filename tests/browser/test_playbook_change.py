@@ -55,7 +55,7 @@ def test_admin_changes_first_notice_offset(live_server: LiveServer, browser: Bro
     old, old_deadline = _first_notice(app, "旧事件：支付回调失败")
     assert old_deadline.due_at == old.opened_at + timedelta(minutes=5)
 
-    page.get_by_text("设置").click()
+    page.get_by_text("设置", exact=True).click()
     page.get_by_role("link", name="处置预案").click()
     expect(page.get_by_role("link", name="系统故障")).to_have_attribute("aria-current", "page")
     expect(page.get_by_text("修改只对保存之后新产生的时限生效。")).to_be_visible()
