@@ -117,13 +117,14 @@ class Worker:
     @classmethod
     def from_app(cls, app: Any) -> Worker:
         """A worker on the Flask app's engine and configuration (the app never serves here),
-        with the jobs of every area that has some (feed polling, maintenance windows, holding statements)."""
-        from console import comms_jobs, monitor_jobs, statuspage_jobs
+        with the jobs of every area that has some (feed polling, maintenance windows, holding statements, subscriber deliveries)."""
+        from console import comms_jobs, monitor_jobs, statuspage_jobs, subscriber_jobs
 
         worker = cls(app.extensions["db_engine"], WorkerSettings.from_config(app.config))
         monitor_jobs.register(worker, app.config, worker.sessions)
         statuspage_jobs.register(worker, app.config, worker.sessions)
         comms_jobs.register(worker, app.config, worker.sessions)
+        subscriber_jobs.register(worker, app.config, worker.sessions)
         return worker
 
     def add_job(self, func: Callable[..., object], *trigger: Any, args: tuple | list = (),
