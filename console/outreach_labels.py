@@ -79,7 +79,6 @@ ORIGIN_NAMES = {
 REASONS = {
     "name_or_handle": _l("Give a name or nickname, or a handle."),
     "bad_phone": _l("This is not a phone number."),
-    "bad_email": _l("This is not an e-mail address."),
     "unknown_platform": _l("Unknown platform “%(value)s”."),
     "unknown_demand": _l("Unknown demand “%(value)s”."),
     "too_many_orders": _l("At most %(max)s order numbers."),
