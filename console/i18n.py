@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, g, request
@@ -79,8 +81,6 @@ REASONS = {
     "unsubscribed": lazy_gettext("This subscription was cancelled. Please subscribe again."),
     "not_active": lazy_gettext("Only an active subscriber can be paused."),
     "not_paused_subscriber": lazy_gettext("Only a paused subscriber can be resumed."),
-    # Affected customers and outreach (issue 6).
-    **OUTREACH_REASONS,
     # The comms desk (issue 4, writing an update): scripts, variables, sign-off.
     "stray_brace": lazy_gettext("A brace has no pair. Write {{ or }} for a brace in the text."),
     "unknown_variable": lazy_gettext("There is no variable {%(name)s}. Use one of: %(known)s."),
@@ -108,9 +108,25 @@ def select_timezone() -> str:
     return current_app.config["TIMEZONE"]
 
 
-def message_for(error: InvalidInput) -> str:
-    """A domain validation error in the user's language."""
-    template = REASONS.get(error.reason)
+def add_reasons(reasons: Mapping[str, Any]) -> None:
+    """Register an area's messages for the whole console. A reason may be said only one way:
+    registering another text for a reason already known fails at start-up instead of quietly
+    changing another area's message."""
+    for reason, text in reasons.items():
+        if REASONS.get(reason, text) is not text:
+            raise RuntimeError(f"validation reason {reason!r} is already said elsewhere")
+        REASONS[reason] = text
+
+
+# Affected customers and outreach (issue 6) keep their messages beside their labels.
+add_reasons(OUTREACH_REASONS)
+
+
+def message_for(error: InvalidInput, reasons: Mapping[str, Any] | None = None) -> str:
+    """A domain validation error in the user's language; an area's own `reasons` come first."""
+    template = (reasons or {}).get(error.reason)
+    if template is None:
+        template = REASONS.get(error.reason)
     if template is None:
         return error.message
     return str(template) % error.params if error.params else str(template)

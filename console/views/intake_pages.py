@@ -59,10 +59,7 @@ def intake_labels() -> dict[str, Any]:
 
 
 def _message(error: InvalidInput) -> str:
-    template = REASONS.get(error.reason)
-    if template is None:
-        return message_for(error)
-    return str(template) % error.params if error.params else str(template)
+    return message_for(error, REASONS)
 
 
 def _answer(template: str, fragment: str, status: int = 200, **context: Any) -> Any:

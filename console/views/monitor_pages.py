@@ -96,10 +96,7 @@ def source_error_label(code: str | None) -> str:
 
 def monitor_message(error: InvalidInput) -> str:
     """A monitors validation error in the reader's language (falls back to the shared reasons)."""
-    template = REASONS.get(error.reason)
-    if template is None:
-        return message_for(error)
-    return str(template) % error.params if error.params else str(template)
+    return message_for(error, REASONS)
 
 
 @bp.app_context_processor

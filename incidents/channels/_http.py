@@ -8,7 +8,7 @@ network errors and non-2xx statuses. Platform modules only interpret a 2xx body.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
@@ -98,12 +98,14 @@ def post(
     url: str,
     body: bytes,
     *,
+    read: Callable[[HttpAnswer], DeliveryResult],
     headers: Mapping[str, str] | None = None,
     allowed_networks: Sequence[IPNetwork],
     timeout: float,
     session: requests.Session | None,
-) -> HttpAnswer | DeliveryResult:
-    """POST `body` to `url`; a 2xx answer comes back as HttpAnswer, anything else as a failure."""
+) -> DeliveryResult:
+    """POST `body` to `url`; a 2xx answer is judged by `read` (each platform says success its
+    own way), anything else is a failure."""
     try:
         check_url(url, allowed_networks)
     except UnsafeURL as exc:
@@ -158,7 +160,7 @@ def post(
 
     status = answer.status_code
     if 200 <= status < 300:
-        return answer
+        return read(answer)
     if 300 <= status < 400:
         location = answer.headers.get("Location", "")
         where = f" to {location[:200]}" if location else ""

@@ -36,7 +36,7 @@ import requests
 from incidents.netguard import IPNetwork
 
 from . import _config
-from ._http import platform_code_result, json_body, post
+from ._http import HttpAnswer, json_body, platform_code_result, post
 from .base import ChannelConfigError, DeliveryResult, Message
 from .render import markdown_title, render_markdown, truncate_utf8
 
@@ -97,9 +97,11 @@ def deliver(
     session: requests.Session | None,
 ) -> DeliveryResult:
     url = signed_url(config["url"], config.get("secret"))
-    answer = post(url, json_body(build_payload(message)), allowed_networks=allowed_networks, timeout=timeout, session=session)
-    if isinstance(answer, DeliveryResult):
-        return answer
+    return post(url, json_body(build_payload(message)), read=_read, allowed_networks=allowed_networks,
+                timeout=timeout, session=session)
+
+
+def _read(answer: HttpAnswer) -> DeliveryResult:
     return platform_code_result(answer, "DingTalk", RETRYABLE_ERRCODES, KNOWN_ERRORS)
 
 

@@ -105,10 +105,8 @@ def deliver(
     session: requests.Session | None,
 ) -> DeliveryResult:
     body = json_body(build_payload(message, secret=config.get("secret")))
-    answer = post(config["url"], body, allowed_networks=allowed_networks, timeout=timeout, session=session)
-    if isinstance(answer, DeliveryResult):
-        return answer
-    return interpret(answer)
+    return post(config["url"], body, read=interpret, allowed_networks=allowed_networks, timeout=timeout,
+                session=session)
 
 
 __all__ = ["MAX_TEXT_BYTES", "build_payload", "deliver", "interpret", "sign", "validate_config"]

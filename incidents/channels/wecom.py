@@ -24,7 +24,7 @@ import requests
 from incidents.netguard import IPNetwork
 
 from . import _config
-from ._http import platform_code_result, json_body, post
+from ._http import HttpAnswer, json_body, platform_code_result, post
 from .base import DeliveryResult, Message
 from .render import render_markdown
 
@@ -57,9 +57,11 @@ def deliver(
     session: requests.Session | None,
 ) -> DeliveryResult:
     url = config["url"]
-    answer = post(url, json_body(build_payload(message)), allowed_networks=allowed_networks, timeout=timeout, session=session)
-    if isinstance(answer, DeliveryResult):
-        return answer
+    return post(url, json_body(build_payload(message)), read=_read, allowed_networks=allowed_networks,
+                timeout=timeout, session=session)
+
+
+def _read(answer: HttpAnswer) -> DeliveryResult:
     return platform_code_result(answer, "WeCom", RETRYABLE_ERRCODES, KNOWN_ERRORS)
 
 

@@ -12,12 +12,12 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from console import htmx
-from console.i18n import REASONS, message_for
+from console.i18n import add_reasons, message_for
 from console.permissions import role_may
 from incidents.errors import InvalidInput
 
 # The settings' own reasons, said in the reader's language (the clock's are in console/i18n.py).
-REASONS.update({
+add_reasons({
     "datetime_format": _l("Enter a date and a time."),
     "hours_range": _l("Choose between %(min)s and %(max)s hours."),
     "time_format": _l("Enter a time like 09:00."),
