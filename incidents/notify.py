@@ -83,16 +83,14 @@ def notify_users(
     now: datetime,
     deadline: Deadline | None = None,
 ) -> list[Notification]:
-    """One bell entry per person about an incident, in their language (`texts`: {"zh", "en"})."""
-    seen: set[int] = set()
+    """One bell entry per active person about an incident, each once, in their language
+    (`texts`: {"zh", "en"}; Chinese when their language is missing)."""
     made = []
-    for user in users:
-        if user.id in seen or not user.active:
-            continue
-        seen.add(user.id)
+    for user in distinct_active(users):
+        text = texts.get(language_of(user.locale)) or texts["zh"]
         notification = Notification(
             user_id=user.id, incident_id=incident.id, deadline_id=deadline.id if deadline else None, kind=kind,
-            title=texts[language_of(user.locale)][:300], created_at=now,
+            title=text[:300], created_at=now,
         )
         session.add(notification)
         made.append(notification)
@@ -166,20 +164,6 @@ def active_duty_managers(session: Session) -> list[User]:
     return list(
         session.scalars(sa.select(User).where(User.role == Role.DUTY_MANAGER, User.active.is_(True)).order_by(User.id))
     )
-
-
-def notify_incident(
-    session: Session, users: Iterable[User], *, kind: str, incident: Incident, texts: dict[str, str], now: datetime,
-) -> list[Notification]:
-    """One bell entry per person about an incident (not a deadline); `texts` per language ("zh", "en")."""
-    made = []
-    for user in distinct_active(users):
-        text = texts.get(language_of(user.locale)) or texts["zh"]
-        notification = Notification(user_id=user.id, incident_id=incident.id, kind=kind, title=text[:300],
-                                    created_at=now)
-        session.add(notification)
-        made.append(notification)
-    return made
 
 
 def distinct_active(users: Iterable[User]) -> list[User]:

@@ -181,7 +181,7 @@ def _raise(session: Session, rule: MonitorRule, trigger: list[Mention], *, reaso
     people = [person] if person else notify.active_duty_managers(session)
     texts = {lang: text.format(reference=incident.reference, title=incident.title)
              for lang, text in NOTIFY_TEXTS.items()}
-    notify.notify_incident(session, people, kind="monitor_raised", incident=incident, texts=texts, now=now)
+    notify.notify_users(session, people, kind="monitor_raised", incident=incident, texts=texts, now=now)
     session.flush()
     report.raised.append(incident.reference)
     return incident
