@@ -31,7 +31,7 @@ from incidents.deadlines import record_event
 from incidents.lifecycle import OPEN_STATUSES, Kind, Source
 from incidents.models import EventKind, Incident
 from incidents.monitor_models import Mention, MentionMatch, MentionState, MonitorRule
-from incidents.roster import on_duty
+from incidents.roster import duty_managers_to_tell
 from incidents.timeutil import ensure_aware
 from monitors import mentions as mention_store
 from monitors.volume import in_cooldown, is_spike
@@ -177,8 +177,7 @@ def _raise(session: Session, rule: MonitorRule, trigger: list[Mention], *, reaso
     outreach.add_poster_contact(session, incident=incident, mention=first, actor=SYSTEM, now=now)
     rule.incident_id = incident.id
     rule.last_raised_at = now
-    person = on_duty(session, now)
-    people = [person] if person else notify.active_duty_managers(session)
+    people = duty_managers_to_tell(session, now)
     texts = {lang: text.format(reference=incident.reference, title=incident.title)
              for lang, text in NOTIFY_TEXTS.items()}
     notify.notify_users(session, people, kind="monitor_raised", incident=incident, texts=texts, now=now)
