@@ -55,11 +55,6 @@ def set_aside(session: Session, deadline_id: int, *, until: datetime) -> None:
     )
 
 
-def next_wakeup(session: Session) -> datetime | None:
-    """When the soonest step of any deadline is due (for the scheduler's sleep)."""
-    return session.scalar(sa.select(sa.func.min(Deadline.next_fire_at)))
-
-
 def fire_due(
     session: Session, *, now: datetime, zone: ZoneInfo, public_url: str = "", limit: int = BATCH,
     only: list[int] | None = None,

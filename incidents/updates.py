@@ -142,12 +142,3 @@ def set_public_identity(
     refresh_statuses(session, now=now)
     mark_public_change(session, now=now)
     return diff
-
-
-def updates_for(session: Session, incident: Incident) -> list[StatusUpdate]:
-    """The incident's published updates, newest first."""
-    return list(
-        session.scalars(
-            sa.select(StatusUpdate).where(StatusUpdate.incident_id == incident.id).order_by(StatusUpdate.id.desc())
-        )
-    )
