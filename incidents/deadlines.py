@@ -11,6 +11,7 @@ The worker side (reminders, overdue, escalation) is in incidents.escalation.
 from __future__ import annotations
 
 from datetime import datetime, time
+from collections.abc import Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -193,14 +194,23 @@ class _Context:
 
 
 def handle_event(
-    session: Session, incident: Incident, trigger: str, *, event: TimelineEvent, now: datetime, zone: ZoneInfo
+    session: Session, incident: Incident, trigger: str | Sequence[str], *, event: TimelineEvent, now: datetime,
+    zone: ZoneInfo,
 ) -> None:
-    """Meet, end and start deadlines after `trigger` happened (recorded as `event`)."""
+    """Meet, end and start deadlines after `trigger` happened (recorded as `event`); several
+    triggers of one change (e.g. status:resolved, then resolved) are taken in order."""
     now = ensure_aware(now)
     context = _Context(session, incident, zone)
-    existing = open_deadlines(session, incident)
     if event.id is None:
         session.flush()
+    for one in [trigger] if isinstance(trigger, str) else trigger:
+        _handle(session, incident, one, event=event, now=now, context=context)
+
+
+def _handle(
+    session: Session, incident: Incident, trigger: str, *, event: TimelineEvent, now: datetime, context: _Context
+) -> None:
+    existing = open_deadlines(session, incident)
     for deadline in existing:
         if trigger in deadline.rule.get("met_by", []):
             _meet(session, incident, deadline, event=event, now=now, context=context)

@@ -234,8 +234,15 @@ def effective_playbook(session: Session, kind: Kind) -> Playbook:
     """The playbook in force now: the latest admin revision, else the shipped defaults."""
     revision = latest_revision(session, kind)
     if revision is None:
-        return parse_playbook(kind, default_document(kind), source=f"defaults v{defaults_version()}")
+        return _default_playbook(kind)
     return parse_playbook(kind, copy.deepcopy(revision.document), source=f"revision {revision.revision}")
+
+
+@cache
+def _default_playbook(kind: Kind) -> Playbook:
+    """The shipped playbook, validated once per process (every incident event reads it).
+    Callers treat its document as read-only; change_numbers works on a deep copy."""
+    return parse_playbook(kind, default_document(kind), source=f"defaults v{defaults_version()}")
 
 
 def latest_revision(session: Session, kind: Kind) -> PlaybookRevision | None:

@@ -211,8 +211,7 @@ def transition_incident(
         triggers.append("closed")
     elif reopen:
         triggers.append("reopened")
-    for trigger in triggers:
-        handle_event(session, incident, trigger, event=event, now=now, zone=zone)
+    handle_event(session, incident, triggers, event=event, now=now, zone=zone)
     if target_status == Status.CLOSED:
         # A closed incident counts as resolved on the public page whatever its last update said.
         publicity.refresh_public_state(session, now=now)
