@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import re
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +96,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     unmapped = permissions.missing_endpoints({rule.endpoint for rule in app.url_map.iter_rules()})
     if unmapped:
         raise RuntimeError(f"endpoints missing from the role matrix: {sorted(unmapped)}")
+    app.before_request(_assign_request_id)
     app.before_request(_enforce_permissions)
     app.after_request(_security_headers)
     return app
@@ -126,6 +129,7 @@ def _enforce_permissions() -> Any:
         return None  # 404 or 405: the error handlers answer
     permission = permissions.permission_for(endpoint)
     ip = request.remote_addr or ""
+    rid = g.request_id
     if endpoint.startswith(TOKEN_AREAS):
         hook = endpoint.startswith("hooks.")
         token = authenticate_api_request(allow_query_token=hook)
@@ -133,13 +137,14 @@ def _enforce_permissions() -> Any:
             return errors.api_error(401, "unauthorized", "a valid bearer token is required"
                                     + (" (header, or ?token= in the URL)" if hook else ""))
         role = token.role
-        g.actor = Actor(label=f"{'hook' if hook else 'api'}:{token.name}", user_id=token.user_id, ip=ip)
+        g.actor = Actor(label=f"{'hook' if hook else 'api'}:{token.name}", user_id=token.user_id, ip=ip,
+                        request_id=rid)
     elif current_user.is_authenticated:
         role = current_user.role
-        g.actor = Actor(label=current_user.display_name, user_id=current_user.id, ip=ip)
+        g.actor = Actor(label=current_user.display_name, user_id=current_user.id, ip=ip, request_id=rid)
     else:
         role = None
-        g.actor = Actor(label="anonymous", ip=ip)
+        g.actor = Actor(label="anonymous", ip=ip, request_id=rid)
     if permission == permissions.PUBLIC:
         return None
     if role is None:
@@ -149,6 +154,16 @@ def _enforce_permissions() -> Any:
             return errors.api_error(403, "forbidden", f"the role {role.value} may not do this")
         return errors.forbidden_page()
     return None
+
+
+# A caller's own request id is kept when it is short and plain; anything else gets a fresh one.
+REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def _assign_request_id() -> None:
+    """Give every request an id (the caller's X-Request-ID if sane) for logs and the audit log."""
+    offered = request.headers.get("X-Request-ID", "")
+    g.request_id = offered if REQUEST_ID.fullmatch(offered) else uuid.uuid4().hex
 
 
 CSP = (
@@ -162,4 +177,6 @@ def _security_headers(response: Any) -> Any:
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")
+    if "request_id" in g:
+        response.headers["X-Request-ID"] = g.request_id
     return response

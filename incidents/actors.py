@@ -12,6 +12,8 @@ class Actor:
     label: str
     user_id: int | None = None
     ip: str = ""
+    # The web request that made the change (its X-Request-ID), tying log lines and audit records.
+    request_id: str = ""
 
     @classmethod
     def system(cls, what: str = "system") -> Actor:

@@ -160,6 +160,15 @@ def test_security_headers(client) -> None:  # noqa: ANN001
     assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
+def test_every_response_carries_a_request_id(client) -> None:  # noqa: ANN001
+    fresh = client.get("/login").headers["X-Request-ID"]
+    assert len(fresh) == 32
+    assert client.get("/login", headers={"X-Request-ID": "lb-7f3a.2"}).headers["X-Request-ID"] == "lb-7f3a.2"
+    # Anything that could smuggle text into a log line is replaced, not echoed.
+    forged = client.get("/login", headers={"X-Request-ID": "a b;Injected=1"}).headers["X-Request-ID"]
+    assert forged != "a b;Injected=1" and len(forged) == 32
+
+
 def test_board_puts_open_work_before_resolved(signed_in) -> None:  # noqa: ANN001
     resolved = _open(signed_in, "已恢复的故障")
     signed_in.post(f"{resolved}/transitions", data={"to": "resolved", "from": "investigating"})
