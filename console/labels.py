@@ -82,6 +82,7 @@ EVENT_LABELS = {
     # Affected customers and outreach (issue 6).
     EventKind.CONTACTS_ADDED: _l("added affected customers"),
     EventKind.CONTACT_EDITED: _l("edited an affected customer"),
+    EventKind.CONTACT_REMOVED: _l("removed an affected customer"),
     EventKind.OUTREACH_LOGGED: _l("logged an outreach attempt"),
     EventKind.COMPENSATION_CHANGED: _l("updated a compensation"),
     # The comms desk (issue 4, writing an update).

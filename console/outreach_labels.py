@@ -76,7 +76,18 @@ ORIGIN_NAMES = {
     "monitor": _l("the poster of the raising mention"),
     "api": _l("through the API"),
 }
+# The customer's fields, as the timeline names what an edit changed.
+FIELD_NAMES = {
+    "name": _l("Name or nickname"),
+    "platform": _l("Platform"),
+    "handle": _l("Handle (phone, e-mail, account)"),
+    "order_numbers": _l("Order numbers"),
+    "activity": _l("What were they doing when it happened?"),
+    "demand": _l("Demand"),
+    "notes": _l("Notes"),
+}
 REASONS = {
+    "contact_has_outreach": _l("Outreach is logged for this customer, so they stay on the list for the record."),
     "name_or_handle": _l("Give a name or nickname, or a handle."),
     "bad_phone": _l("This is not a phone number."),
     "unknown_platform": _l("Unknown platform “%(value)s”."),
@@ -112,6 +123,17 @@ def done_added(count: int, first: str, *, skipped: int = 0) -> str:
     if count == 1:
         return gettext("Added %(name)s.", name=first)
     return gettext("Added %(count)s customers.", count=count)
+
+
+def done_edited(name: str, changed: int) -> str:
+    """What the action area says after a customer's details were saved."""
+    if not changed:
+        return gettext("Nothing changed for %(name)s.", name=name)
+    return gettext("Saved %(name)s.", name=name)
+
+
+def done_removed(name: str) -> str:
+    return gettext("Removed %(name)s from the list.", name=name)
 
 
 def done_attempt(name: str, result: str) -> str:

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from incidents import channels, outbox
+from incidents import channels, outbox, subscribers
 from incidents.netguard import parse_networks
 from incidents.subscriber_fanout import remind_upcoming
 from incidents.timeutil import utcnow
@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 DELIVERY_JOB_ID = "subscribers.deliver"
 REMINDER_JOB_ID = "subscribers.remind_maintenance"
 REMINDER_SECONDS = 30
+EXPIRY_JOB_ID = "subscribers.expire_unconfirmed"
+EXPIRY_SECONDS = 3600
 SessionFactory = Callable[[], Session]
 
 
@@ -74,6 +76,16 @@ def remind_maintenance(session_factory: SessionFactory) -> int:
     return len(made)
 
 
+def expire_unconfirmed(session_factory: SessionFactory) -> int:
+    """One tick: forget the subscriptions whose confirmation link ran out; returns how many."""
+    with session_factory() as session:
+        count = subscribers.expire_unconfirmed(session, now=utcnow())
+        session.commit()
+    if count:
+        log.info("subscribers: %d unconfirmed subscriptions expired", count)
+    return count
+
+
 def register(scheduler: Any, app_config: Mapping[str, Any], session_factory: SessionFactory) -> None:
     """Add the subscribers' delivery (every OUTBOX_TICK_SECONDS) and the maintenance reminders."""
     tick = float(app_config.get("OUTBOX_TICK_SECONDS", 2.0))
@@ -86,4 +98,9 @@ def register(scheduler: Any, app_config: Mapping[str, Any], session_factory: Ses
         remind_maintenance, "interval", seconds=REMINDER_SECONDS, id=REMINDER_JOB_ID,
         name="maintenance reminders", kwargs={"session_factory": session_factory},
         replace_existing=True, max_instances=1, coalesce=True, misfire_grace_time=REMINDER_SECONDS,
+    )
+    scheduler.add_job(
+        expire_unconfirmed, "interval", seconds=EXPIRY_SECONDS, id=EXPIRY_JOB_ID,
+        name="expire unconfirmed subscriptions", kwargs={"session_factory": session_factory},
+        replace_existing=True, max_instances=1, coalesce=True, misfire_grace_time=EXPIRY_SECONDS,
     )

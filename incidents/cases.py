@@ -74,12 +74,20 @@ def applies(incident: Incident) -> bool:
     return incident.kind in CASE_KINDS
 
 
+def versions_by_step(session: Session, incident: Incident) -> dict[str, list[CaseStep]]:
+    """Every saved version of each step, newest first, by step key."""
+    versions: dict[str, list[CaseStep]] = {}
+    for row in session.scalars(
+        sa.select(CaseStep).where(CaseStep.incident_id == incident.id)
+        .order_by(CaseStep.step, CaseStep.version.desc())
+    ):
+        versions.setdefault(row.step, []).append(row)
+    return versions
+
+
 def latest_steps(session: Session, incident: Incident) -> dict[str, CaseStep]:
     """The newest saved version of each step, by step key."""
-    rows = session.scalars(
-        sa.select(CaseStep).where(CaseStep.incident_id == incident.id).order_by(CaseStep.step, CaseStep.version)
-    )
-    return {row.step: row for row in rows}
+    return {step: rows[0] for step, rows in versions_by_step(session, incident).items()}
 
 
 def step_history(session: Session, incident: Incident, step: str) -> list[CaseStep]:

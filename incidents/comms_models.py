@@ -42,6 +42,8 @@ class DraftState(enum.StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
     REJECTED = "rejected"
+    # The incident was closed while the draft waited: it can no longer go out.
+    WITHDRAWN = "withdrawn"
 
 
 class UpdateDraft(Base):

@@ -23,7 +23,7 @@ from incidents.actors import Actor
 from incidents.business_hours import BusinessCalendar
 from incidents.errors import InvalidInput, NotFound
 from incidents.lifecycle import Kind, Status
-from incidents.models import CalendarDay, Deadline, DeadlineState, EventKind, Incident, TimelineEvent
+from incidents.models import CalendarDay, Deadline, DeadlineState, EventKind, Incident, TimelineEvent, User
 from incidents.playbooks import Rule, effective_playbook
 from incidents.settings import get_setting
 from incidents.timeutil import ensure_aware
@@ -41,6 +41,20 @@ def outlives_close(rule_key: str) -> bool:
 
 
 AFTER_CLOSE = Deadline.rule_key.startswith(AFTER_CLOSE_PREFIX, autoescape=True)
+
+
+def answerable(deadline: Deadline, incident: Incident, session: Session) -> list[User | None]:
+    """Who answers for a deadline before the duty manager, first choice first: the person a
+    review's action item names, else the incident role the rule names (the comms lead, then the
+    commander standing in). The screens and the escalation chain both ask this."""
+    named = (deadline.rule or {}).get("owner_user_id")
+    if named is not None:
+        return [session.get(User, int(named))]
+    if deadline.owner == "comms_lead":
+        return [incident.comms_lead, incident.commander]
+    if deadline.owner == "commander":
+        return [incident.commander]
+    return []
 
 
 def record_event(

@@ -19,7 +19,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from incidents import clock, notify
 from incidents.actors import Actor
-from incidents.deadlines import _schedule, outlives_close, record_event
+from incidents.deadlines import _schedule, answerable, outlives_close, record_event
 from incidents.lifecycle import Status
 from incidents.models import Deadline, DeadlineState, EventKind, Incident, TeamChannel, User
 from incidents.roster import duty_managers_to_tell
@@ -155,17 +155,9 @@ class _People:
         return self._admins
 
     def owner(self, deadline: Deadline) -> list[User]:
-        incident = deadline.incident
-        # A promise with a named person (a review's action item) goes to that person first.
-        user_id = deadline.rule.get("owner_user_id")
-        if user_id is None and deadline.owner == "comms_lead":
-            user_id = incident.comms_lead_id or incident.commander_id
-        elif user_id is None and deadline.owner == "commander":
-            user_id = incident.commander_id
-        if user_id is not None:
-            user = self.session.get(User, user_id)
-            if user is not None and user.active:
-                return [user]
+        for person in answerable(deadline, deadline.incident, self.session):
+            if person is not None and person.active:
+                return [person]
         return self.duty_manager()
 
     def commander(self, deadline: Deadline) -> list[User]:

@@ -201,6 +201,7 @@ class EventKind(enum.StrEnum):
     # Affected customers and outreach (issue 6).
     CONTACTS_ADDED = "contacts_added"
     CONTACT_EDITED = "contact_edited"
+    CONTACT_REMOVED = "contact_removed"
     OUTREACH_LOGGED = "outreach_logged"
     COMPENSATION_CHANGED = "compensation_changed"
     # The comms desk (issue 4, writing an update): sign-off and talking points.

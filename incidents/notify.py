@@ -115,32 +115,51 @@ def queue_for_channels(
     `key` identifies the cause (e.g. "deadline:12:stage:3"); with the channel it forms the
     idempotency key, so the same cause can never queue twice for one channel.
     """
+    return queue_channel_messages(
+        session, channels, wants="reminders" if kind == "reminder" else "escalations", key=key, incident=incident,
+        text=deadline_text(kind, "zh", incident=incident, deadline=deadline, now=now, zone=zone, step=step),
+        event=SUBJECTS[kind], now=now, public_url=public_url,
+        payload={"incident": incident.reference, "deadline": deadline.rule_key,
+                 "due_at": deadline.due_at.isoformat(), "stage": deadline.stage},
+    )
+
+
+def queue_channel_messages(
+    session: Session,
+    channels: Iterable[TeamChannel],
+    *,
+    wants: str,
+    key: str,
+    incident: Incident,
+    text: str,
+    event: str,
+    payload: dict[str, object],
+    now: datetime,
+    public_url: str = "",
+) -> list[OutboxMessage]:
+    """An outbox message per enabled team channel that takes `wants` ("reminders" or "escalations").
+
+    With the channel, `key` forms the idempotency key, so one cause never queues twice for a channel.
+    """
     made = []
     for channel in channels:
-        wanted = channel.reminders if kind == "reminder" else channel.escalations
-        if not (channel.enabled and wanted):
+        if not (channel.enabled and getattr(channel, wants)):
             continue
-        text = deadline_text(kind, "zh", incident=incident, deadline=deadline, now=now, zone=zone, step=step)
         idempotency_key = f"{key}:channel:{channel.id}"
         message = Message(
             idempotency_key=idempotency_key,
             subject=text,
             text=text,
-            event=SUBJECTS[kind],
+            event=event,
             url=f"{public_url.rstrip('/')}/incidents/{incident.reference}" if public_url else None,
             severity=incident.severity.value,
-            payload={
-                "incident": incident.reference,
-                "deadline": deadline.rule_key,
-                "due_at": deadline.due_at.isoformat(),
-                "stage": deadline.stage,
-            },
+            payload=payload,
         )
         outbox = OutboxMessage(
             idempotency_key=idempotency_key,
             channel_id=channel.id,
             incident_id=incident.id,
-            event=SUBJECTS[kind],
+            event=event,
             message=asdict(message),
             state=OutboxState.PENDING,
             attempts=0,
@@ -150,6 +169,18 @@ def queue_for_channels(
         session.add(outbox)
         made.append(outbox)
     return made
+
+
+def tell_the_team(
+    session: Session, users: Iterable[User], *, kind: str, incident: Incident, texts: Mapping[str, str],
+    now: datetime,
+) -> list[Notification]:
+    """A new incident the console raised by itself: a bell entry for each person, and a message to
+    every team channel that takes escalations (once per incident and kind)."""
+    queue_channel_messages(session, active_channels(session), wants="escalations",
+                           key=f"incident:{incident.id}:{kind}", incident=incident, text=texts["zh"],
+                           event=f"incident.{kind}", payload={"incident": incident.reference}, now=now)
+    return notify_users(session, users, kind=kind, incident=incident, texts=texts, now=now)
 
 
 def active_channels(session: Session) -> list[TeamChannel]:

@@ -113,6 +113,58 @@ def add_contact(
     return add_contacts(session, incident=incident, rows=[fields], origin=origin, actor=actor, now=now)[0]
 
 
+def _as_raw(contact: AffectedContact) -> dict[str, Any]:
+    """A stored customer's fields in the shape people type them."""
+    return {"name": contact.name, "platform": contact.platform.value, "handle": contact.handle,
+            "order_numbers": list(contact.order_numbers or []), "activity": contact.activity,
+            "demand": contact.demand.value if contact.demand else None, "notes": contact.notes}
+
+
+def edit_contact(
+    session: Session, *, incident: Incident, contact: AffectedContact, raw: Mapping[str, Any], actor: Actor,
+    now: datetime,
+) -> dict[str, dict[str, Any]]:
+    """Correct a customer's details (only the fields given change); returns what changed, old and new.
+
+    A handle that another customer on the list already has is refused at the handle; a save that
+    changes nothing writes nothing.
+    """
+    _check_open(incident)
+    before = _as_raw(contact)
+    fields = contact_fields.clean_contact({**before, **{k: v for k, v in raw.items() if k in contact_fields.FIELDS}})
+    after = {**fields, "platform": fields["platform"].value,
+             "demand": fields["demand"].value if fields["demand"] else None}
+    changes = {key: {"from": before[key], "to": after[key]} for key in contact_fields.FIELDS if before[key] != after[key]}
+    if not changes:
+        return {}
+    key = contact_fields.identity(fields)
+    if key is not None and key != contact_fields.identity(before):
+        if key in existing_identities(session, incident):
+            raise InvalidInput("handle", "this customer is already on the list", reason="duplicate_contact")
+    for name, value in fields.items():
+        setattr(contact, name, value)
+    record_event(session, incident, kind=EventKind.CONTACT_EDITED, actor=actor, now=ensure_aware(now),
+                 data={"contact": contact.id, "name": contact.name, "edits": changes})
+    session.flush()
+    return changes
+
+
+def remove_contact(
+    session: Session, *, incident: Incident, contact: AffectedContact, actor: Actor, now: datetime
+) -> None:
+    """Take a customer added by mistake off the list; one with outreach logged stays, for the record."""
+    _check_open(incident)
+    if contact.attempts or session.scalar(
+        sa.select(sa.func.count()).select_from(OutreachAttempt).where(OutreachAttempt.contact_id == contact.id)
+    ):
+        raise InvalidInput("contact", "outreach is logged for this customer; they stay on the list",
+                           reason="contact_has_outreach")
+    record_event(session, incident, kind=EventKind.CONTACT_REMOVED, actor=actor, now=ensure_aware(now),
+                 data={"contact": contact.id, "name": contact.name, "removed": _as_raw(contact)})
+    session.delete(contact)
+    session.flush()
+
+
 def import_parsed(
     session: Session, *, incident: Incident, parsed: contact_fields.ParsedRows, skip_bad_rows: bool,
     origin: ContactOrigin, actor: Actor, now: datetime,

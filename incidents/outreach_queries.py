@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
@@ -16,14 +17,35 @@ from incidents.timeutil import ensure_aware
 
 FILTERS = ("all", "not_reached", "overdue")
 PAGE_SIZE = 100
+CENT = Decimal("0.01")
+
+
+def outreach_due_by_incident(session: Session, incident_ids: list[int]) -> dict[int, datetime]:
+    """Each incident's first playbook deadline met by outreach: when its customers should all be reached."""
+    due: dict[int, datetime] = {}
+    for deadline in session.scalars(
+        sa.select(Deadline).where(Deadline.incident_id.in_(incident_ids)).order_by(Deadline.due_at, Deadline.id)
+    ):
+        if deadline.incident_id not in due and "outreach" in (deadline.rule or {}).get("met_by", []):
+            due[deadline.incident_id] = deadline.due_at
+    return due
 
 
 def outreach_due_at(session: Session, incident: Incident) -> datetime | None:
     """When every affected customer should have been reached: the first playbook deadline met by outreach."""
-    rows = session.scalars(
-        sa.select(Deadline).where(Deadline.incident_id == incident.id).order_by(Deadline.due_at, Deadline.id)
-    )
-    return next((d.due_at for d in rows if "outreach" in (d.rule or {}).get("met_by", [])), None)
+    return outreach_due_by_incident(session, [incident.id]).get(incident.id)
+
+
+def reach_times(session: Session, incident_ids: list[int]) -> list[tuple[datetime | None, datetime | None]]:
+    """(reached at, outreach due at) for every affected customer of these incidents."""
+    due = outreach_due_by_incident(session, incident_ids)
+    return [
+        (reached_at, due.get(incident_id))
+        for incident_id, reached_at in session.execute(
+            sa.select(AffectedContact.incident_id, AffectedContact.reached_at)
+            .where(AffectedContact.incident_id.in_(incident_ids))
+        )
+    ]
 
 
 def overdue_promises(session: Session, incident: Incident, now: datetime) -> dict[int, Deadline]:
@@ -150,16 +172,34 @@ class Ledger:
     def open(self) -> int:
         return sum(1 for row in self.rows if not row.closed)
 
+    def totals(self) -> dict[str, dict[str, Any]]:
+        """Count and value (as a decimal string) offered, accepted, delivered and confirmed."""
+        return {name: {"count": line.count, "value": str(line.value.quantize(CENT))}
+                for name, line in (("offered", self.offered), ("accepted", self.accepted),
+                                   ("delivered", self.delivered), ("confirmed", self.confirmed))}
 
-def ledger(session: Session, incident: Incident | None = None, *, limit: int = 500) -> Ledger:
-    """The compensation ledger of one incident, or of all incidents when none is given."""
-    where = [Compensation.incident_id == incident.id] if incident is not None else []
+
+def ledger_lines(session: Session, incident_ids: list[int] | None = None) -> dict[str, LedgerLine]:
+    """Count and value of compensation in each state, for these incidents or all of them."""
+    where = [Compensation.incident_id.in_(incident_ids)] if incident_ids is not None else []
     lines = {state.value: LedgerLine() for state in CompensationState}
     for state, count, total in session.execute(
         sa.select(Compensation.state, sa.func.count(), sa.func.coalesce(sa.func.sum(Compensation.value), 0))
         .where(*where).group_by(Compensation.state)
     ):
         lines[state.value] = LedgerLine(count, Decimal(total))
+    return lines
+
+
+def compensation_totals(session: Session, incident_ids: list[int]) -> dict[str, dict[str, Any]]:
+    """The ledger's totals for these incidents, without loading the rows."""
+    return Ledger(lines=ledger_lines(session, incident_ids), rows=[]).totals()
+
+
+def ledger(session: Session, incident: Incident | None = None, *, limit: int = 500) -> Ledger:
+    """The compensation ledger of one incident, or of all incidents when none is given."""
+    where = [Compensation.incident_id == incident.id] if incident is not None else []
+    lines = ledger_lines(session, [incident.id] if incident is not None else None)
     rows = list(session.scalars(
         sa.select(Compensation).options(selectinload(Compensation.contact), selectinload(Compensation.incident))
         .where(*where).order_by(Compensation.offered_at.desc(), Compensation.id.desc()).limit(limit)

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, object_session, selectinload
 
-from incidents.deadlines import OPEN_STATES
+from incidents.deadlines import OPEN_STATES, answerable
 from incidents.lifecycle import ACTIVE_STATUSES, Kind, Severity, Status
 from incidents.models import Deadline, Incident, TimelineEvent, User
 
@@ -101,14 +101,8 @@ class Owner:
 
 def deadline_owner(deadline: Deadline, incident: Incident, on_duty: User | None) -> Owner:
     """The person a deadline's owner role points to now (the same choice the reminders make)."""
-    role = deadline.owner
-    candidates: list[User | None] = []
-    if role == "comms_lead":
-        candidates = [incident.comms_lead, incident.commander]
-    elif role == "commander":
-        candidates = [incident.commander]
-    candidates.append(on_duty)
+    candidates = [*answerable(deadline, incident, object_session(deadline)), on_duty]
     for position, person in enumerate(candidates):
         if person is not None and person.active:
-            return Owner(role=role, person=person, stand_in=position > 0)
-    return Owner(role=role, person=None)
+            return Owner(role=deadline.owner, person=person, stand_in=position > 0)
+    return Owner(role=deadline.owner, person=None)

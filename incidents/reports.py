@@ -21,7 +21,9 @@ from incidents.cases import CATEGORIES
 from incidents.deadlines import AFTER_CLOSE
 from incidents.lifecycle import Kind, Severity, Source
 from incidents.models import Deadline, Incident
-from incidents.review_figures import deadline_outcomes
+from incidents.outreach_models import Compensation, OutreachAttempt
+from incidents.outreach_queries import compensation_totals, reach_times
+from incidents.review_figures import deadline_outcomes, outreach_on_time
 from incidents.review_models import ActionItem, ActionStatus, CaseStep, Review, ReviewState
 from incidents.timeutil import ensure_aware
 
@@ -146,15 +148,27 @@ def report(session: Session, period: Period, *, now: datetime, zone: ZoneInfo) -
         "categories": categories(session, ids),
         "root_causes": root_causes(session, ids),
         "actions": open_action_items(session, now=ensure_aware(now)),
+        "outreach": outreach_on_time(reach_times(session, ids)),
+        "compensation": compensation_totals(session, ids),
     }
+
+
+def _of_period_incidents(model: Any, period: Period, *order: Any) -> sa.Select[Any]:
+    """Rows of `model` (anything with an incident_id) whose incident was opened in the period."""
+    return (sa.select(model).join(Incident, Incident.id == model.incident_id)
+            .where(Incident.opened_at >= period.start, Incident.opened_at < period.end).order_by(*order))
 
 
 def deadline_rows(session: Session, period: Period) -> list[Deadline]:
     """The deadlines of incidents opened in the period (for the CSV export)."""
-    return list(session.scalars(
-        sa.select(Deadline).join(Incident, Incident.id == Deadline.incident_id)
-        .where(Incident.opened_at >= period.start, Incident.opened_at < period.end)
-        .order_by(Deadline.due_at, Deadline.id)
-    ))
+    return list(session.scalars(_of_period_incidents(Deadline, period, Deadline.due_at, Deadline.id)))
 
 
+def outreach_rows(session: Session, period: Period) -> list[OutreachAttempt]:
+    """Every outreach attempt on incidents opened in the period (for the CSV export)."""
+    return list(session.scalars(_of_period_incidents(OutreachAttempt, period, OutreachAttempt.at, OutreachAttempt.id)))
+
+
+def compensation_rows(session: Session, period: Period) -> list[Compensation]:
+    """Every compensation offered on incidents opened in the period (for the CSV export)."""
+    return list(session.scalars(_of_period_incidents(Compensation, period, Compensation.offered_at, Compensation.id)))

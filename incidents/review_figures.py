@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from incidents.deadlines import AFTER_CLOSE
 from incidents.models import Deadline, DeadlineState, EventKind, Incident, StatusUpdate, TimelineEvent
 from incidents.monitor_models import Mention
+from incidents.outreach_queries import compensation_totals, reach_times
 
 CADENCE_WINDOW = timedelta(minutes=10)
 
@@ -69,6 +70,23 @@ def deadline_outcomes(deadlines: Iterable[Deadline]) -> dict[str, int]:
     return dict(counts)
 
 
+def outreach_on_time(reached_and_due: Iterable[tuple[datetime | None, datetime | None]]) -> dict[str, Any]:
+    """Affected customers reached, and reached by their outreach deadline (at it exactly counts).
+
+    Each pair is (reached at, due at); a customer whose incident has no outreach deadline is on
+    time whenever reached.
+    """
+    pairs = list(reached_and_due)
+    reached = [(at, due) for at, due in pairs if at is not None]
+    on_time = sum(1 for at, due in reached if due is None or at <= due)
+    return {
+        "contacts": len(pairs),
+        "reached": len(reached),
+        "on_time": on_time,
+        "share": (on_time / len(pairs)) if pairs else None,
+    }
+
+
 def per_hour(times: Iterable[datetime]) -> list[tuple[datetime, int]]:
     """Counts per whole UTC hour, from the first hour to the last, empty hours included."""
     hours = Counter(at.replace(minute=0, second=0, microsecond=0) for at in times)
@@ -111,6 +129,8 @@ def figures_for(session: Session, incident: Incident, *, now: datetime) -> dict[
         "cadence": update_cadence(updates, end),
         "deadlines": deadline_outcomes(deadlines),
         "escalations": int(escalations or 0),
+        "outreach": outreach_on_time(reach_times(session, [incident.id])),
+        "compensation": compensation_totals(session, [incident.id]),
         "mentions": {
             "total": len(mention_times),
             "peak": max((count for _, count in mentions), default=0),

@@ -19,6 +19,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from incidents import lifecycle, publicity, reviews
 from incidents.deadlines import handle_event, record_event
 from incidents.actors import Actor
+from incidents.comms_models import DraftState, UpdateDraft
 from incidents.errors import InvalidInput, NotFound, StaleVersion
 from incidents.lifecycle import Kind, Severity, Source, Status
 from incidents.models import EventKind, Incident, ReferenceCounter, TimelineEvent, User
@@ -193,15 +194,13 @@ def transition_incident(
     elif lifecycle.is_reopen(current, target_status):
         incident.resolved_at = None
     reopen = lifecycle.is_reopen(current, target_status)
-    event = record_event(
-        session,
-        incident,
-        kind=EventKind.STATUS_CHANGED,
-        actor=actor,
-        now=now,
-        body=note,
-        data={"from": current.value, "to": target_status.value, "reopen": reopen},
-    )
+    data: dict[str, Any] = {"from": current.value, "to": target_status.value, "reopen": reopen}
+    if target_status == Status.CLOSED:
+        withdrawn = _withdraw_pending_drafts(session, incident, actor=actor, now=now)
+        if withdrawn:
+            data["withdrawn_drafts"] = withdrawn
+    event = record_event(session, incident, kind=EventKind.STATUS_CHANGED, actor=actor, now=now, body=note,
+                         data=data)
     session.flush()
     # What the move means for the clock: the status itself, then resolution, closing, reopening.
     triggers = [f"status:{target_status.value}"]
@@ -217,6 +216,21 @@ def transition_incident(
         publicity.refresh_public_state(session, now=now)
     session.flush()
     return incident
+
+
+def _withdraw_pending_drafts(session: Session, incident: Incident, *, actor: Actor, now: datetime) -> list[int]:
+    """Closing ends every update still waiting for sign-off (a closed incident takes no updates)."""
+    ids = list(session.scalars(
+        sa.select(UpdateDraft.id).where(UpdateDraft.incident_id == incident.id, UpdateDraft.state == DraftState.PENDING)
+    ))
+    if ids:
+        session.execute(
+            sa.update(UpdateDraft).where(UpdateDraft.id.in_(ids), UpdateDraft.state == DraftState.PENDING)
+            .values(state=DraftState.WITHDRAWN, decided_at=now, decided_by_label=actor.label,
+                    reason="incident closed"),
+            execution_options={"synchronize_session": "fetch"},
+        )
+    return ids
 
 
 def _existing_user_id(session: Session, user_id: int | None, field: str) -> int | None:

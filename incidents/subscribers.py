@@ -252,6 +252,27 @@ def confirm(session: Session, *, token: str, now: datetime) -> Subscriber:
     return subscriber
 
 
+def expire_unconfirmed(session: Session, *, now: datetime) -> int:
+    """Forget subscriptions whose confirmation link ran out unopened: we never got consent to keep them.
+
+    The row stays (its confirmation mail's delivery log points at it) but the address and the
+    webhook settings are erased; each one is audited without the address. Returns how many.
+    """
+    now = ensure_aware(now)
+    expired = list(session.scalars(
+        sa.select(Subscriber).where(Subscriber.state == SubscriberState.PENDING,
+                                    Subscriber.created_at < now - CONFIRM_WITHIN)
+    ))
+    for subscriber in expired:
+        subscriber.state, subscriber.address, subscriber.config = SubscriberState.DELETED, "", {}
+        subscriber.updated_at = now
+        record_audit(session, actor=Actor.system("subscriptions"), now=now, action="subscriber.expired",
+                     target_type="subscriber", target_id=subscriber.id, before={"state": "pending"},
+                     after={"state": "deleted", "reason": "not confirmed in time"})
+    session.flush()
+    return len(expired)
+
+
 def unsubscribe(session: Session, *, token: str, now: datetime) -> Subscriber:
     """The unsubscribe link was opened: nothing more is sent (idempotent, no login)."""
     subscriber = by_token(session, token)

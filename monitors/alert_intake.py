@@ -306,8 +306,8 @@ def _open(
         data={"source": batch.source, "group": group.id, "alerts": entries[:LISTED_ALERTS], "count": len(entries),
               "severity": severity, "components": components, "external_url": batch.external_url},
     )
-    notify.notify_users(session, duty_managers_to_tell(session, now), kind="alert_opened", incident=incident,
-                        texts=_texts("opened", incident), now=now)
+    notify.tell_the_team(session, duty_managers_to_tell(session, now), kind="alert_opened", incident=incident,
+                         texts=_texts("opened", incident), now=now)
     session.flush()
     return HookOutcome("opened", incident=incident, group=group, firing=[a.fingerprint for a in firing],
                        severity_raised=False)

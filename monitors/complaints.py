@@ -236,8 +236,8 @@ def _raise(
     )
     texts = {lang: template.format(reference=incident.reference, title=incident.title, severity=incident.severity.value)
              for lang, template in TEXTS["notify"].items()}
-    notify.notify_users(session, duty_managers_to_tell(session, now), kind="complaint_surge", incident=incident,
-                        texts=texts, now=now)
+    notify.tell_the_team(session, duty_managers_to_tell(session, now), kind="complaint_surge", incident=incident,
+                         texts=texts, now=now)
     session.flush()
     return incident
 

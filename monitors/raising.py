@@ -180,7 +180,7 @@ def _raise(session: Session, rule: MonitorRule, trigger: list[Mention], *, reaso
     people = duty_managers_to_tell(session, now)
     texts = {lang: text.format(reference=incident.reference, title=incident.title)
              for lang, text in NOTIFY_TEXTS.items()}
-    notify.notify_users(session, people, kind="monitor_raised", incident=incident, texts=texts, now=now)
+    notify.tell_the_team(session, people, kind="monitor_raised", incident=incident, texts=texts, now=now)
     session.flush()
     report.raised.append(incident.reference)
     return incident

@@ -200,6 +200,30 @@ def test_rejecting_needs_a_reason_and_publishes_nothing(db_session) -> None:  # 
     assert "first_notice" in {d.rule_key for d in open_deadlines(db_session, incident)}
 
 
+def test_closing_withdraws_a_draft_still_waiting_for_signoff(db_session) -> None:  # noqa: ANN001
+    from incidents import reviews
+
+    _require_signoff(db_session)
+    incident = _incident(db_session)
+    draft = comms.submit(db_session, incident=incident, composition=comms.Composition(zh="正在处理"),
+                         may_approve=False, actor=ACTOR, now=T0, zone=SHANGHAI)
+    for target in ("resolved", "closed"):
+        if target == "closed":
+            reviews.waive_review(db_session, incident=incident, reason="演练", actor=ACTOR, now=T0 + minutes(1))
+        service.transition_incident(db_session, incident=incident, target=target, expected_version=None,
+                                    actor=Actor("Duty"), now=T0 + minutes(2), zone=SHANGHAI)
+    db_session.refresh(draft)
+    assert (draft.state, draft.decided_by_label) == (DraftState.WITHDRAWN, "Duty")
+    assert draft.deadline.state == DeadlineState.WAIVED
+    closing = db_session.scalars(sa.select(TimelineEvent).where(TimelineEvent.kind == EventKind.STATUS_CHANGED)
+                                 .order_by(TimelineEvent.id.desc())).first()
+    assert closing.data["withdrawn_drafts"] == [draft.id]
+    with pytest.raises(InvalidInput) as late:
+        comms.approve(db_session, incident=incident, draft=draft, actor=ACTOR, now=T0 + minutes(3), zone=SHANGHAI)
+    assert late.value.reason in ("draft_decided", "closed")
+    assert db_session.scalar(sa.select(sa.func.count()).select_from(StatusUpdate)) == 0
+
+
 def test_an_approver_publishes_directly_and_the_timeline_says_so(db_session) -> None:  # noqa: ANN001
     _require_signoff(db_session)
     incident = _incident(db_session)

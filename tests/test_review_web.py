@@ -51,6 +51,17 @@ def test_the_case_refuses_a_plan_before_the_facts(signed_in, app) -> None:  # no
     assert timeline.count("recorded a step of the six-step case") == 2
 
 
+def test_earlier_versions_of_a_step_are_on_the_page_with_what_changed(signed_in, app) -> None:  # noqa: ANN001
+    ref = _open(app)
+    signed_in.post(f"/incidents/{ref}/case/prejudge", data={"real_want": "只要道歉", "category": "quality"})
+    signed_in.post(f"/incidents/{ref}/case/prejudge", data={"real_want": "道歉并补偿", "category": "quality"})
+    page = signed_in.get(f"/incidents/{ref}").text
+    history = page[page.index('class="case-history"'):]
+    history = history[:history.index("</details>")]
+    assert "Earlier versions (1)" in history and "version 1" in history
+    assert '<dd class="changed-later">只要道歉</dd>' in history and "<dd>Product quality</dd>" in history
+
+
 def test_the_case_is_not_shown_for_an_outage(signed_in, app) -> None:  # noqa: ANN001
     ref = _open(app, "outage")
     assert 'id="incident-case"' not in signed_in.get(f"/incidents/{ref}").text
@@ -156,3 +167,22 @@ def test_reports_page_json_and_csv(signed_in, app, api_as) -> None:  # noqa: ANN
     assert report["by_kind"]["complaint"] == 1 and report["time_to_acknowledge"]["count"] == 1
     categories = api_as(Role.VIEWER)("GET", "/api/v1/reports/categories.csv?days=30").data.decode("utf-8")
     assert "logistics" in categories
+
+
+def test_reports_count_outreach_and_compensation_and_export_them(signed_in, app, api_as) -> None:  # noqa: ANN001
+    ref = _open(app)
+    agent, manager = api_as(Role.AGENT), api_as(Role.DUTY_MANAGER)
+    contact = manager("POST", f"/api/v1/incidents/{ref}/contacts", json={"name": "赵女士", "handle": "13700137000"}).json
+    manager("POST", f"/api/v1/incidents/{ref}/contacts", json={"name": "钱先生", "handle": "qian@example.cn"})
+    logged = agent("POST", f"/api/v1/incidents/{ref}/contacts/{contact['id']}/attempts",
+                   json={"result": "reached", "offer_kind": "voucher", "offer_value": "30"})
+    assert logged.status_code == 201
+    report = api_as(Role.VIEWER)("GET", "/api/v1/reports?days=7").json
+    assert (report["outreach"]["contacts"], report["outreach"]["reached"]) == (2, 1)
+    assert report["compensation"]["offered"] == {"count": 1, "value": "30.00"}
+    page = signed_in.get("/reports?days=7").text
+    assert "Customers reached on time" in page and "¥30.00" in page
+    outreach_rows = signed_in.get("/reports/outreach.csv?days=7").data.decode("utf-8").splitlines()
+    assert outreach_rows[0].startswith("\ufeffincident,customer") and "赵女士" in outreach_rows[1]
+    compensation_rows = signed_in.get("/reports/compensation.csv?days=7").data.decode("utf-8").splitlines()
+    assert len(compensation_rows) == 2 and ",voucher,30.00,offered," in compensation_rows[1]

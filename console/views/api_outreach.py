@@ -64,12 +64,7 @@ def compensation_json(row: Compensation) -> dict[str, Any]:
 
 
 def _ledger_json(book: outreach_queries.Ledger) -> dict[str, Any]:
-    def line(item: outreach_queries.LedgerLine) -> dict[str, Any]:
-        return {"count": item.count, "value": str(item.value)}
-
-    return {"offered": line(book.offered), "accepted": line(book.accepted), "delivered": line(book.delivered),
-            "confirmed": line(book.confirmed), "open": book.open,
-            "compensation": [compensation_json(row) for row in book.rows]}
+    return {**book.totals(), "open": book.open, "compensation": [compensation_json(row) for row in book.rows]}
 
 
 @bp.get("/incidents/<reference>/contacts")
@@ -148,6 +143,30 @@ def get_contact(reference: str, contact_id: int) -> Any:
     contact = outreach.get_contact(session, incident, contact_id)
     return jsonify({**contact_json(contact),
                     "attempt_log": [attempt_json(a) for a in outreach_queries.attempts(session, contact)]})
+
+
+@bp.patch("/incidents/<reference>/contacts/<int:contact_id>")
+def edit_contact(reference: str, contact_id: int) -> Any:
+    """Correct a customer's details: any of the fields of create_contact; the rest stay."""
+    payload = json_body(CONTACT_KEYS)
+    session = get_session()
+    incident = service.get_incident(session, reference)
+    contact = outreach.get_contact(session, incident, contact_id)
+    changes = outreach.edit_contact(session, incident=incident, contact=contact, raw=payload, actor=current_actor(),
+                                    now=utcnow())
+    session.commit()
+    return jsonify({**contact_json(contact), "changed": sorted(changes)})
+
+
+@bp.delete("/incidents/<reference>/contacts/<int:contact_id>")
+def remove_contact(reference: str, contact_id: int) -> Any:
+    """Take a customer added by mistake off the list (422 contact_has_outreach once outreach is logged)."""
+    session = get_session()
+    incident = service.get_incident(session, reference)
+    contact = outreach.get_contact(session, incident, contact_id)
+    outreach.remove_contact(session, incident=incident, contact=contact, actor=current_actor(), now=utcnow())
+    session.commit()
+    return "", 204
 
 
 @bp.post("/incidents/<reference>/contacts/<int:contact_id>/attempts")

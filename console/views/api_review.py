@@ -176,6 +176,7 @@ def get_report() -> Any:
         "root_causes": [{"root_cause": text, "count": count} for text, count in report["root_causes"]],
         "action_items": {"open": report["actions"]["open"], "overdue": report["actions"]["overdue"],
                          "items": [_item_json(item) for item in report["actions"]["items"]]},
+        "outreach": report["outreach"], "compensation": report["compensation"],
     })
 
 

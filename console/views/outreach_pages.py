@@ -84,6 +84,7 @@ def _outreach_context() -> dict[str, Any]:
         "COMPENSATION_NAMES": outreach_labels.COMPENSATION_NAMES,
         "COMPENSATION_ACTIONS": outreach_labels.COMPENSATION_ACTIONS,
         "COMPENSATION_NEXT": outreach.NEXT_STATES, "ORIGIN_NAMES": outreach_labels.ORIGIN_NAMES,
+        "CONTACT_FIELD_NAMES": outreach_labels.FIELD_NAMES,
         "outreach_platforms": list(Platform), "outreach_demands": list(Demand),
         "outreach_results": list(AttemptResult), "outreach_offers": list(OfferKind),
         "outreach_action": None,
@@ -197,6 +198,55 @@ def import_contacts(reference: str) -> Any:
                          preview=parsed.rows[:PREVIEW_ROWS], previewing=True)
         return _answer(incident, ACTION, outreach_action=action)
     return _import(incident, parsed, kind="csv", origin=ContactOrigin.CSV, values={"text": text})
+
+
+def _contact_values(person: Any) -> dict[str, str]:
+    """A stored customer as the add/edit form shows it."""
+    return {"name": person.name, "platform": person.platform.value, "handle": person.handle,
+            "order_numbers": ", ".join(person.order_numbers or []), "activity": person.activity,
+            "demand": person.demand.value if person.demand else "", "notes": person.notes}
+
+
+@bp.get("/incidents/<reference>/contacts/<int:contact_id>/edit")
+def edit_form(reference: str, contact_id: int) -> Any:
+    """The customer's details in the add form, to correct them."""
+    session = get_session()
+    incident = service.get_incident(session, reference)
+    person = outreach.get_contact(session, incident, contact_id)
+    return _answer(incident, ACTION, outreach_action=_action("one", contact=person, form=_contact_values(person)))
+
+
+@bp.post("/incidents/<reference>/contacts/<int:contact_id>/edit")
+def edit_contact(reference: str, contact_id: int) -> Any:
+    """Save corrected details; a handle another customer has is answered at the field."""
+    session = get_session()
+    incident = service.get_incident(session, reference)
+    person = outreach.get_contact(session, incident, contact_id)
+    values = {key: request.form.get(key, "") for key in contact_fields.FIELDS}
+    try:
+        changes = outreach.edit_contact(session, incident=incident, contact=person, raw=values,
+                                        actor=current_actor(), now=utcnow())
+    except InvalidInput as error:
+        session.rollback()
+        person = outreach.get_contact(session, incident, contact_id)
+        return _failed(incident, _action("one", contact=person, form=values), error, contact_fields.FIELDS)
+    return _succeeded(incident, outreach_labels.done_edited(person.name, len(changes)))
+
+
+@bp.post("/incidents/<reference>/contacts/<int:contact_id>/remove")
+def remove_contact(reference: str, contact_id: int) -> Any:
+    """Take a customer added by mistake off the list (refused once outreach is logged for them)."""
+    session = get_session()
+    incident = service.get_incident(session, reference)
+    person = outreach.get_contact(session, incident, contact_id)
+    name = person.name
+    try:
+        outreach.remove_contact(session, incident=incident, contact=person, actor=current_actor(), now=utcnow())
+    except InvalidInput as error:
+        session.rollback()
+        person = outreach.get_contact(session, incident, contact_id)
+        return _failed(incident, _attempt_action(person, {"channel": person.platform.value}), error, ())
+    return _succeeded(incident, outreach_labels.done_removed(name))
 
 
 @bp.get("/incidents/<reference>/contacts/<int:contact_id>")

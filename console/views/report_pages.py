@@ -104,9 +104,27 @@ def _datasets(period: reports.Period) -> dict[str, Callable[[], tuple[list[str],
                 [[item.review.incident.reference, item.title, item.owner.display_name, _local(item.due_at),
                   item.status.value] for item in items])
 
+    def outreach() -> tuple[list[str], Iterable[list[Any]]]:
+        rows = reports.outreach_rows(session, period)
+        return (["incident", "customer", "platform", "handle", "at", "channel", "result", "note", "promise",
+                 "promise_due_at", "by"],
+                [[a.contact.incident.reference, a.contact.name, a.contact.platform.value, a.contact.handle,
+                  _local(a.at), a.channel.value, a.result.value, a.note, a.promise, _local(a.promise_due_at),
+                  a.actor_label] for a in rows])
+
+    def compensation() -> tuple[list[str], Iterable[list[Any]]]:
+        rows = reports.compensation_rows(session, period)
+        return (["incident", "customer", "kind", "value", "state", "offered_at", "accepted_at", "declined_at",
+                 "delivered_at", "confirmed_at"],
+                [[c.incident.reference, c.contact.name, c.kind.value, "" if c.value is None else str(c.value),
+                  c.state.value, _local(c.offered_at), _local(c.accepted_at), _local(c.declined_at),
+                  _local(c.delivered_at), _local(c.confirmed_at)] for c in rows])
+
     return {
         "incidents": incidents,
         "deadlines": deadlines,
+        "outreach": outreach,
+        "compensation": compensation,
         "action_items": actions,
         "by_kind": counts("by_kind", KIND_LABELS),
         "by_severity": counts("by_severity", SEVERITY_LABELS),
@@ -122,8 +140,8 @@ def _datasets(period: reports.Period) -> dict[str, Callable[[], tuple[list[str],
     }
 
 
-DATASETS = ("incidents", "deadlines", "action_items", "by_kind", "by_severity", "by_source", "categories", "per_day",
-            "adherence", "root_causes")
+DATASETS = ("incidents", "deadlines", "outreach", "compensation", "action_items", "by_kind", "by_severity",
+            "by_source", "categories", "per_day", "adherence", "root_causes")
 
 
 def csv_response(name: str, period: reports.Period) -> Any:

@@ -35,11 +35,13 @@ def case_panel(incident: Incident) -> dict[str, Any]:
     """What the case panel shows: each step with its latest version, and the step to work on next."""
     if not cases.applies(incident):
         return {"show": False}
-    latest = cases.latest_steps(get_session(), incident)
+    versions = cases.versions_by_step(get_session(), incident)
+    latest = {key: rows[0] for key, rows in versions.items()}
     steps = []
     for number, key in enumerate(cases.STEP_ORDER, start=1):
         needed = cases.NEEDS.get(key)
         steps.append({"key": key, "number": number, "fields": cases.STEPS[key], "latest": latest.get(key),
+                      "earlier": versions.get(key, [])[1:],
                       "blocked": bool(needed and needed not in latest),
                       "needs": cases.STEP_ORDER.index(needed) + 1 if needed else None})
     upcoming = next((s["key"] for s in steps if s["latest"] is None), None)

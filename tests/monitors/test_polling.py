@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from incidents import roster
+from incidents import roster, team_channels
 from incidents.actors import Actor
 from incidents.errors import InvalidInput
 from incidents.lifecycle import Kind, Source, Status
-from incidents.models import Deadline, EventKind, Incident, Notification, Role, TimelineEvent
+from incidents.models import Deadline, EventKind, Incident, Notification, OutboxMessage, Role, TimelineEvent
 from incidents.monitor_models import Mention, MentionState, MonitorSource
 from incidents.netguard import parse_networks
 from incidents.outreach_models import AffectedContact, ContactOrigin, Platform
@@ -72,6 +72,10 @@ def test_a_critical_post_raises_a_public_opinion_incident_with_its_one_hour_cont
     with factory() as session:
         roster.add_shift(session, user_id=duty.id, starts_at=T0 - timedelta(hours=4), ends_at=T0 + timedelta(hours=4),
                          actor=ADMIN, now=T0)
+        team_channels.create_channel(session, name="舆情群", kind="webhook",
+                                     config={"url": "https://hooks.example.cn/crisis"}, actor=ADMIN, now=T0)
+        team_channels.create_channel(session, name="只收提醒", kind="webhook", escalations=False, reminders=True,
+                                     config={"url": "https://hooks.example.cn/quiet"}, actor=ADMIN, now=T0)
         session.commit()
     add_rule(factory, severity="P1")
     source_id = add_source(factory, feed_server.set("/weibo", "weibo_v1.xml"))
@@ -111,6 +115,10 @@ def test_a_critical_post_raises_a_public_opinion_incident_with_its_one_hour_cont
         bells = list(session.scalars(sa.select(Notification)))
         assert [(b.user_id, b.incident_id, b.kind) for b in bells] == [(duty.id, incident.id, "monitor_raised")]
         assert "reach the poster within 1 hour" in bells[0].title
+        # The team channels that take escalations hear of it too, once (issue 3's channels).
+        [queued] = session.scalars(sa.select(OutboxMessage)).all()
+        assert (queued.event, queued.incident_id) == ("incident.monitor_raised", incident.id)
+        assert queued.channel.name == "舆情群" and incident.reference in queued.message["text"]
 
     # The flare-up goes on: the next worrying post joins the same incident.
     feed_server.set("/weibo", "weibo_v3.xml")

@@ -215,3 +215,22 @@ def test_a_pasted_list_reads_tabs_commas_and_bare_numbers() -> None:
     assert [(n, f["name"], f["platform"].value) for n, f in parsed.rows] == [
         (1, "王女士", "phone"), (3, "13900139000", "phone"), (4, "李先生", "email")]
     assert [(e.row, e.error.reason) for e in parsed.errors] == [(5, "name_or_handle")]
+
+
+def test_the_review_figures_count_customers_reached_on_time_and_the_compensation(db_session) -> None:  # noqa: ANN001
+    from incidents.review_figures import figures_for
+
+    incident = _open(db_session)
+    early, late, never = (_contact(db_session, incident, handle=h) for h in ("13800138000", "13900139000", "a@b.cn"))
+    _resolve(db_session, incident, T0 + timedelta(minutes=30))  # outreach due at T0 + 90 min
+    _log(db_session, incident, early, T0 + timedelta(minutes=90), offer_kind="voucher", offer_value="20")
+    _log(db_session, incident, late, T0 + timedelta(minutes=91), offer_kind="refund", offer_value="59.90")
+    _log(db_session, incident, never, T0 + timedelta(minutes=40), result="no_answer")
+    first = db_session.scalars(sa.select(Compensation).order_by(Compensation.id)).first()
+    for state in ("accepted", "delivered", "confirmed"):
+        outreach.advance_compensation(db_session, incident=incident, compensation=first, to=state, actor=AGENT, now=T0)
+
+    figures = figures_for(db_session, incident, now=T0 + timedelta(hours=3))
+    assert figures["outreach"] == {"contacts": 3, "reached": 2, "on_time": 1, "share": 1 / 3}
+    assert figures["compensation"]["offered"] == {"count": 2, "value": "79.90"}
+    assert figures["compensation"]["confirmed"] == {"count": 1, "value": "20.00"}

@@ -149,3 +149,47 @@ def test_agents_log_attempts_but_do_not_edit_the_list(app, client, make_user) ->
     assert ledger.status_code == 200 and "Compensation ledger" in ledger.text
     with app.extensions["db_sessionmaker"]() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(TimelineEvent)) == 1
+
+
+def test_a_customer_is_corrected_and_one_added_by_mistake_removed(app, signed_in) -> None:  # noqa: ANN001
+    ref = _incident(app)
+    for name, handle in (("王女士", "13800138000"), ("李先生", "li@example.cn")):
+        signed_in.post(f"/incidents/{ref}/contacts", data={"name": name, "handle": handle})
+    with app.extensions["db_sessionmaker"]() as session:
+        wang, li = session.scalars(sa.select(AffectedContact.id).order_by(AffectedContact.id)).all()
+    form = signed_in.get(f"/incidents/{ref}/contacts/{wang}/edit", headers={"HX-Request": "true"}).text
+    assert 'value="13800138000"' in form and "Edit 王女士" in form
+    taken = signed_in.post(f"/incidents/{ref}/contacts/{wang}/edit", headers={"HX-Request": "true"},
+                           data={"name": "王女士", "platform": "email", "handle": "li@example.cn"})
+    assert taken.status_code == 422 and "This customer is already on the list." in taken.text
+    saved = signed_in.post(f"/incidents/{ref}/contacts/{wang}/edit", headers={"HX-Request": "true"},
+                           data={"name": "王女士", "handle": "13900139000", "order_numbers": "E7, E8"})
+    assert saved.status_code == 200 and "Saved 王女士." in saved.text
+    signed_in.post(f"/incidents/{ref}/contacts/{wang}/attempts", data={"result": "reached"})
+    kept = signed_in.post(f"/incidents/{ref}/contacts/{wang}/remove", headers={"HX-Request": "true"})
+    assert kept.status_code == 422 and "they stay on the list" in kept.text
+    assert signed_in.post(f"/incidents/{ref}/contacts/{li}/remove").status_code == 303
+    with app.extensions["db_sessionmaker"]() as session:
+        [left] = session.scalars(sa.select(AffectedContact)).all()
+        assert (left.handle, left.order_numbers) == ("13900139000", ["E7", "E8"])
+        kinds = [e.kind.value for e in session.scalars(sa.select(TimelineEvent).order_by(TimelineEvent.id))]
+        assert kinds.count("contact_edited") == 1 and kinds.count("contact_removed") == 1
+    page = signed_in.get(f"/incidents/{ref}").text
+    assert "edited an affected customer" in page and "removed an affected customer" in page
+
+
+def test_the_api_corrects_and_removes_customers(app, api_as) -> None:  # noqa: ANN001
+    ref = _incident(app)
+    manager = api_as(Role.DUTY_MANAGER)
+    made = manager("POST", f"/api/v1/incidents/{ref}/contacts", json={"name": "赵女士", "handle": "zhao_wx",
+                                                                      "platform": "wechat"}).json
+    url = f"/api/v1/incidents/{ref}/contacts/{made['id']}"
+    bad = manager("PATCH", url, json={"demand": "月亮"})
+    assert bad.status_code == 422 and bad.json["error"]["field"] == "demand"
+    changed = manager("PATCH", url, json={"demand": "退货", "notes": "晚上方便"})
+    assert changed.status_code == 200 and changed.json["changed"] == ["demand", "notes"]
+    assert changed.json["handle"] == "zhao_wx"
+    assert manager("PATCH", url, json={"demand": "退货"}).json["changed"] == []
+    assert api_as(Role.AGENT)("DELETE", url).status_code == 403
+    assert manager("DELETE", url).status_code == 204
+    assert manager("GET", url).status_code == 404

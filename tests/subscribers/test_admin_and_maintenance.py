@@ -80,5 +80,5 @@ def test_the_jobs_register_on_a_scheduler(sub_app) -> None:  # noqa: ANN001
             added.append(options["id"])
 
     subscriber_jobs.register(Recorder(), sub_app.config, lambda: None)
-    assert added == [subscriber_jobs.DELIVERY_JOB_ID, subscriber_jobs.REMINDER_JOB_ID]
+    assert added == [subscriber_jobs.DELIVERY_JOB_ID, subscriber_jobs.REMINDER_JOB_ID, subscriber_jobs.EXPIRY_JOB_ID]
     assert subscriber_jobs.deliver_settings(sub_app.config)["mail"]["host"] == "127.0.0.1"

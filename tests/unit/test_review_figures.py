@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from incidents.models import Deadline, DeadlineState
-from incidents.review_figures import deadline_outcomes, per_hour, seconds_between, update_cadence
+from incidents.review_figures import deadline_outcomes, outreach_on_time, per_hour, seconds_between, update_cadence
 
 T = datetime(2026, 11, 22, 1, 50, tzinfo=UTC)  # 09:50 in Shanghai
 
@@ -64,3 +64,15 @@ def test_mentions_per_hour_include_the_quiet_hours() -> None:
     series = per_hour([at(0), at(5), at(70)])
     assert [count for _, count in series] == [2, 0, 1]
     assert per_hour([]) == []
+
+
+def test_a_customer_reached_at_the_deadline_exactly_is_on_time_a_second_later_is_not() -> None:
+    due = at(90)
+    figures = outreach_on_time([(at(90), due), (at(90) + timedelta(seconds=1), due), (None, due), (at(5), due)])
+    assert figures == {"contacts": 4, "reached": 3, "on_time": 2, "share": 0.5}
+
+
+def test_without_an_outreach_deadline_any_reach_is_on_time_and_no_customers_no_share() -> None:
+    assert outreach_on_time([(at(600), None), (None, None)]) == {"contacts": 2, "reached": 1, "on_time": 1,
+                                                                  "share": 0.5}
+    assert outreach_on_time([]) == {"contacts": 0, "reached": 0, "on_time": 0, "share": None}

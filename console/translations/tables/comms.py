@@ -101,4 +101,6 @@ ZH = {
     "{title} needs the incident’s public title: set it first.": "{title} 需要事件的公开标题：请先设置。",
     "Someone already decided on this update.": "这条公告已被他人审批。",
     "There is no such script.": "没有这个话术。",
+    "The update by %(author)s was withdrawn: the incident was closed before sign-off": "%(author)s 起草的公告已撤回：审批前事件已关闭",
+    "Updates still waiting for sign-off were withdrawn: %(num)s.": "已撤回 %(num)s 条待审批的公告。",
 }

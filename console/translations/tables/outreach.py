@@ -148,4 +148,13 @@ ZH = {
     "A compensation is closed only when the customer confirms receipt.": "客户确认收到后，补偿才算结清。",
     "Since": "更新时间",
     "Nothing offered yet.": "还没有给出任何补偿。",
+    "removed an affected customer": "移除了受影响客户",
+    "Outreach is logged for this customer, so they stay on the list for the record.": "该客户已有联系记录，需保留在名单上备查。",
+    "Nothing changed for %(name)s.": "%(name)s 的信息没有变化。",
+    "Saved %(name)s.": "已保存 %(name)s 的信息。",
+    "Removed %(name)s from the list.": "已将 %(name)s 移出名单。",
+    "Edit %(name)s": "修改 %(name)s",
+    "Edit details": "修改信息",
+    "Remove %(name)s from the list?": "确定将 %(name)s 移出名单？",
+    "Remove from the list": "移出名单",
 }

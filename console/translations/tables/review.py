@@ -154,4 +154,12 @@ ZH = {
     "What": "内容",
     "Due": "截止",
     "No open action items.": "没有未完成的改进项。",
+    "Customers reached on time": "按时联系上的客户",
+    "%(on_time)s of %(contacts)s on time, %(reached)s reached in all": "%(contacts)s 位中 %(on_time)s 位按时联系上，共联系上 %(reached)s 位",
+    "Compensation offered": "已提出的补偿",
+    "%(n)s offers; confirmed received: ¥%(value)s": "共 %(n)s 笔；客户确认收到：¥%(value)s",
+    "Compensation confirmed received": "客户确认收到的补偿",
+    "Outreach as CSV": "客户联系 CSV",
+    "Compensation as CSV": "补偿 CSV",
+    "Earlier versions (%(n)s)": "历史版本（%(n)s）",
 }
