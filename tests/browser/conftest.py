@@ -33,6 +33,15 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
 
 
+def open_incident_in(page: Page, *, title: str, severity: str = "P2 严重", kind: str = "系统故障") -> None:
+    """Open an incident through the Chinese form, as the person signed in on `page` would."""
+    page.get_by_role("link", name="发起事件").click()
+    page.get_by_label(kind).check()
+    page.get_by_label(severity).check()
+    page.get_by_label("标题").fill(title)
+    page.get_by_role("button", name="发起事件").click()
+
+
 def sign_in_page(page: Page, base: str, username: str) -> None:
     """Sign in through the Chinese login form and wait for the board's link."""
     from tests.conftest import PASSWORD

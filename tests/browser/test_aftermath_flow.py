@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, expect
 from incidents import accounts
 from incidents.actors import Actor
 from incidents.models import Deadline
-from tests.browser.conftest import sign_in_page
+from tests.browser.conftest import open_incident_in, sign_in_page
 from tests.conftest import FIXED_NOW, PASSWORD
 from tests.support.servers import LiveServer
 
@@ -45,11 +45,7 @@ def test_an_outage_with_twenty_customers_from_outreach_to_the_closed_review(
     page = browser.new_context(locale="zh-CN").new_page()
     sign_in_page(page, live_server.url, "liuyang")
 
-    page.get_by_role("link", name="发起事件").click()
-    page.get_by_label("系统故障").check()
-    page.get_by_label("P2 严重").check()
-    page.get_by_label("标题").fill("支付回调延迟，部分订单显示未支付")
-    page.get_by_role("button", name="发起事件").click()
+    open_incident_in(page, title="支付回调延迟，部分订单显示未支付")
     expect(page).to_have_url(re.compile(r"/incidents/INC-\d{8}-0001$"))
     incident_url = page.url
 

@@ -15,7 +15,7 @@ from incidents import accounts, notify, roster
 from incidents.actors import Actor
 from incidents.models import Deadline, DeadlineState, User
 from incidents.timeutil import utcnow
-from tests.browser.conftest import sign_in_page
+from tests.browser.conftest import open_incident_in, sign_in_page
 from tests.support.servers import LiveServer
 from tests.conftest import FIXED_NOW, PASSWORD
 
@@ -48,11 +48,7 @@ def test_countdown_publish_tick_waive_and_the_bell(live_server: LiveServer, brow
     sign_in_page(page, live_server.url, "zhangwei")
     expect(page.locator("#board")).to_contain_text("当班值班主管: 张伟")
 
-    page.get_by_role("link", name="发起事件").click()
-    page.get_by_label("系统故障").check()
-    page.get_by_label("P1 紧急").check()
-    page.get_by_label("标题").fill("APP 下单接口超时")
-    page.get_by_role("button", name="发起事件").click()
+    open_incident_in(page, title="APP 下单接口超时", severity="P1 紧急")
     expect(page).to_have_url(re.compile(r"/incidents/INC-\d{8}-0001$"))
 
     clock = page.locator("#incident-clock")

@@ -10,7 +10,7 @@ from playwright.sync_api import Browser, expect
 
 from incidents import accounts
 from incidents.actors import Actor
-from tests.browser.conftest import sign_in_page
+from tests.browser.conftest import open_incident_in, sign_in_page
 from tests.conftest import FIXED_NOW, PASSWORD
 from tests.support.reviews import waive_review_of
 from tests.support.servers import LiveServer
@@ -36,11 +36,7 @@ def test_open_command_and_watch_live(live_server: LiveServer, browser: Browser) 
 
     commander = browser.new_context(locale="zh-CN").new_page()
     sign_in_page(commander, base, "zhangwei")
-    commander.get_by_role("link", name="发起事件").click()
-    commander.get_by_label("系统故障").check()
-    commander.get_by_label("P1 紧急").check()
-    commander.get_by_label("标题").fill("APP 下单接口超时")
-    commander.get_by_role("button", name="发起事件").click()
+    open_incident_in(commander, title="APP 下单接口超时", severity="P1 紧急")
     expect(commander).to_have_url(re.compile(r"/incidents/INC-\d{8}-0001$"))
     expect(commander.get_by_role("heading", name=re.compile("APP 下单接口超时"))).to_be_visible()
 

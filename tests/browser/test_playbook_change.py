@@ -13,6 +13,7 @@ from playwright.sync_api import Browser, Page, expect
 from incidents import accounts
 from incidents.actors import Actor
 from incidents.models import Deadline, Incident, PlaybookRevision
+from tests.browser.conftest import open_incident_in
 from tests.support.servers import LiveServer
 from tests.conftest import FIXED_NOW, PASSWORD
 
@@ -30,11 +31,7 @@ def _first_notice(app: Flask, title: str) -> tuple[Incident, Deadline]:
 
 
 def _open_outage(page: Page, title: str) -> None:
-    page.get_by_role("link", name="发起事件").click()
-    page.get_by_label("系统故障").check()
-    page.get_by_label("P2 严重").check()
-    page.get_by_label("标题").fill(title)
-    page.get_by_role("button", name="发起事件").click()
+    open_incident_in(page, title=title)
     expect(page.get_by_role("heading", name=re.compile(title))).to_be_visible()
 
 
