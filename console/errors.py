@@ -13,11 +13,11 @@ import logging
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask, g, jsonify, make_response, render_template, request
+from flask import Flask, current_app, g, jsonify, make_response, render_template, request
 from flask_babel import gettext
 from werkzeug.exceptions import HTTPException
 
-from console.i18n import message_for
+from console.i18n import message_for, select_locale
 from incidents.errors import DomainError, InvalidInput, NotFound, StaleVersion
 from incidents.lifecycle import TransitionNotAllowed
 
@@ -55,7 +55,8 @@ def database_unavailable(error: Exception) -> Any:
     """503 while the database is away: JSON for scripts, a self-reloading page for people.
 
     Rendered without touching the database: g.database_unavailable tells the language
-    choice to skip the signed-in user (loading them is what may have failed)."""
+    choice to skip the signed-in user, and the page is rendered without the context
+    processors (Flask-Login's loads that user: what may have just failed)."""
     g.database_unavailable = True
     reason = str(getattr(error, "orig", None) or error).strip().splitlines()
     log.warning("database unavailable on %s %s: %s: %s", request.method, request.path,
@@ -64,7 +65,8 @@ def database_unavailable(error: Exception) -> Any:
         response = api_error(503, "database_unavailable",
                              "the database cannot be reached right now; try again in a few seconds")
     else:
-        response = make_response(render_template("errors/unavailable.html", retry_after=RETRY_AFTER_SECONDS), 503)
+        page = current_app.jinja_env.get_template("errors/unavailable.html")
+        response = make_response(page.render(current_locale=select_locale(), retry_after=RETRY_AFTER_SECONDS), 503)
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -113,7 +113,7 @@ def test_while_postgresql_restarts_the_console_answers_503_and_then_recovers_by_
     cluster.stop()
 
     page = http.get(f"{base}/", timeout=10)
-    assert page.status_code == 503 and page.headers["Content-Type"].startswith("text/html")
+    assert page.status_code == 503 and page.headers["Content-Type"].startswith("text/html"), console.output()
     assert "暂时无法使用" in page.text and "连不上数据库" in page.text
     assert int(page.headers["Retry-After"]) > 0 and 'http-equiv="refresh"' in page.text
     english = http.get(f"{base}/", cookies={LANGUAGE_COOKIE: "en"}, timeout=10)
