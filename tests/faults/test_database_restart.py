@@ -19,6 +19,7 @@ import pytest
 import requests
 import sqlalchemy as sa
 
+from console import migrate
 from console.db import make_engine
 from console.i18n import LANGUAGE_COOKIE
 from incidents import accounts
@@ -83,9 +84,9 @@ def test_while_postgresql_restarts_the_console_answers_503_and_then_recovers_by_
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     script = _client()  # a script with a token, or a reader of the status page: no session
+    migrate.upgrade(cluster.url)
     web = console.start("serve", "--no-worker", "--port", str(port), "--no-create-admin")
-    # `serve` migrates the empty cluster first, then answers.
-    wait_for(lambda: _status(script, f"{base}/readyz") == 200, what=lambda: f"the web to answer\n{console.output()}")
+    worker = console.start("worker")
     engine = make_engine(cluster.url)
     session = sa.orm.Session(engine, expire_on_commit=False)
     accounts.create_user(session, username="duty", password=PASSWORD, role=Role.DUTY_MANAGER.value,
@@ -95,7 +96,7 @@ def test_while_postgresql_restarts_the_console_answers_503_and_then_recovers_by_
     session.commit()
     webhook(session, "值班群", receiver.url("/team"), now=utcnow())
     bearer = {"Authorization": f"Bearer {secret}"}
-    worker = console.start("worker")
+    wait_for(lambda: _status(script, f"{base}/readyz") == 200, what=lambda: f"the web to answer\n{console.output()}")
     wait_for(lambda: lock_connections(engine).get(lock_holder(engine)) == worker.pid,
              what=lambda: f"the worker to be active\n{console.output()}")
 
