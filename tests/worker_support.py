@@ -121,11 +121,12 @@ def overdue_and_delivered(session: Session, incident_ids: set[int] | None = None
     return bool(rows) and wanted <= overdue and all(row.state == OutboxState.DELIVERED for row in rows)
 
 
-def wait_for(check: Any, *, timeout: float = 30.0, interval: float = 0.1, what: Any = "the condition") -> Any:
+def wait_for(check: Any, *, timeout: float = 60.0, interval: float = 0.1, what: Any = "the condition") -> Any:
     """Poll `check()` until it returns something truthy; fail with `what` (a text, or a callable
     giving one, e.g. a process's output) after `timeout` seconds.
 
-    The timeout is generous on purpose: it only bounds a hung test, it asserts no speed.
+    The timeout is generous on purpose: it only bounds a hung test, it asserts no speed (a
+    process starting on a machine shared with other suites may wait half a minute for a core).
     """
     end = time.monotonic() + timeout
     while True:
