@@ -1,19 +1,34 @@
-"""Error answers: JSON for the API, a calm page for people, never a traceback."""
+"""Error answers: JSON for the API, a calm page for people, never a traceback.
+
+When the database cannot be reached (PostgreSQL restarting, a network cut, SQLite locked
+for too long) every request answers 503 with Retry-After: a page that reloads itself for
+people, `{"error": {"code": "database_unavailable", ...}}` for /api/ and /hooks/. Nothing
+is restarted: the engine's pool pings connections before use (console/db.py), so the
+first request after the database is back gets a fresh connection and answers as usual.
+"""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request
+import sqlalchemy as sa
+from flask import Flask, current_app, g, jsonify, make_response, render_template, request
 from flask_babel import gettext
 from werkzeug.exceptions import HTTPException
 
-from console.i18n import message_for
+from console.i18n import message_for, select_locale
 from incidents.errors import DomainError, InvalidInput, NotFound, StaleVersion
 from incidents.lifecycle import TransitionNotAllowed
 
 log = logging.getLogger(__name__)
+
+# What "the database is away" looks like through SQLAlchemy: the server refused or dropped
+# the connection (OperationalError), a connection found closed (InterfaceError), or no pooled
+# connection became free in time (TimeoutError).
+DATABASE_AWAY = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError)
+# Seconds a client is asked to wait before trying again; the page reloads itself after as long.
+RETRY_AFTER_SECONDS = 10
 
 
 def api_error(status: int, code: str, message: str, field: str | None = None, **extra: Any) -> Any:
@@ -36,8 +51,32 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.path.startswith("/hooks/")
 
 
+def database_unavailable(error: Exception) -> Any:
+    """503 while the database is away: JSON for scripts, a self-reloading page for people.
+
+    Rendered without touching the database: g.database_unavailable tells the language
+    choice to skip the signed-in user, and the page is rendered without the context
+    processors (Flask-Login's loads that user: what may have just failed)."""
+    g.database_unavailable = True
+    reason = str(getattr(error, "orig", None) or error).strip().splitlines()
+    log.warning("database unavailable on %s %s: %s: %s", request.method, request.path,
+                error.__class__.__name__, reason[0] if reason else "")
+    if _wants_json():
+        response = api_error(503, "database_unavailable",
+                             "the database cannot be reached right now; try again in a few seconds")
+    else:
+        page = current_app.jinja_env.get_template("errors/unavailable.html")
+        response = make_response(page.render(current_locale=select_locale(), retry_after=RETRY_AFTER_SECONDS), 503)
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def init_app(app: Flask) -> None:
     """Register handlers so every failure gets a clear, non-technical answer."""
+
+    for away in DATABASE_AWAY:
+        app.register_error_handler(away, database_unavailable)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Any:

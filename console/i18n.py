@@ -96,8 +96,10 @@ REASONS = {
 
 
 def select_locale() -> str:
-    """The signed-in user's language, else the cookie, else the team default (Chinese)."""
-    if getattr(current_user, "is_authenticated", False):
+    """The signed-in user's language, else the cookie, else the team default (Chinese).
+
+    While the database is away (console/errors.py) the user is not looked up: that needs it."""
+    if not g.get("database_unavailable") and getattr(current_user, "is_authenticated", False):
         return current_user.locale
     if (chosen := request.cookies.get(LANGUAGE_COOKIE)) in LANGUAGES:
         return chosen

@@ -68,6 +68,8 @@ class AdvisoryLock:
             },
         )
         self._connection: sa.Connection | None = None
+        # Whether the last try found the database away: said once per outage, not every retry.
+        self._unreachable = False
 
     def _connect(self) -> sa.Connection:
         if self._connection is None:
@@ -89,11 +91,18 @@ class AdvisoryLock:
 
     def try_acquire(self) -> bool:
         try:
-            return bool(self._connect().scalar(sa.text("SELECT pg_try_advisory_lock(:key)"), {"key": self.key}))
+            acquired = bool(self._connect().scalar(sa.text("SELECT pg_try_advisory_lock(:key)"), {"key": self.key}))
         except sa.exc.SQLAlchemyError as error:
-            log.warning("cannot reach PostgreSQL to take the worker lock: %s", error.__class__.__name__)
+            if not self._unreachable:
+                log.warning("cannot reach PostgreSQL to take the worker lock (%s); trying again until it answers",
+                            error.__class__.__name__)
+            self._unreachable = True
             self._drop()
             return False
+        if self._unreachable:
+            log.info("PostgreSQL answers again")
+            self._unreachable = False
+        return acquired
 
     def still_held(self) -> bool:
         if self._connection is None:

@@ -65,6 +65,7 @@ class PublicCache:
         self._render_lock = threading.Lock()
         self._version: tuple[int, datetime] = (0, datetime.fromtimestamp(0, UTC))
         self._checked_at = float("-inf")
+        self._known = False
         _caches.add(self)
 
     def stale(self) -> None:
@@ -72,13 +73,23 @@ class PublicCache:
         self._checked_at = float("-inf")
 
     def version(self) -> tuple[int, datetime]:
-        """The public version and its time, from the database at most every check_seconds."""
+        """The public version and its time, from the database at most every check_seconds.
+
+        While the database is away the last version read stands (nothing can be published
+        meanwhile), so the stored pages are still served; with none read yet, this raises."""
         now = time.monotonic()
         if now - self._checked_at >= self._check_seconds:
-            with self._session_factory() as session:
-                number, changed_at = public_version(session)
+            try:
+                with self._session_factory() as session:
+                    number, changed_at = public_version(session)
+            except sa.exc.SQLAlchemyError:
+                if not self._known:
+                    raise
+                self._checked_at = now
+                return self._version
             self._version = (number, changed_at or datetime.fromtimestamp(0, UTC))
             self._checked_at = now
+            self._known = True
         return self._version
 
     def peek(self, key: tuple) -> Any:
@@ -163,7 +174,10 @@ class FrontCache:
         locale = LANG_ARGS.get(args.get("lang", [""])[0]) or (chosen if chosen in LANGUAGES else self.default_locale)
         page = args.get("page", ["1"])[0][:6] if path == "/status/history" else ""
         gz = "gzip" in environ.get("HTTP_ACCEPT_ENCODING", "")
-        version, _changed = self.cache.version()
+        try:
+            version, _changed = self.cache.version()
+        except sa.exc.SQLAlchemyError:
+            return None  # the database is away and no page is stored: the console answers 503
         day = datetime.now(self.zone).date().isoformat()
         return ("front", path, locale, page, gz, version, day)
 

@@ -7,14 +7,7 @@ receiver, then checks the database and the receiver: every step once, every mess
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-from collections.abc import Callable, Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import requests
@@ -25,69 +18,13 @@ from incidents.models import DeadlineState, OutboxState, Role
 from incidents.timeutil import utcnow
 from tests.channels.conftest import http_server  # noqa: F401 (fixture)
 from tests.conftest import FIXED_NOW
-from tests.worker_support import (
-    deadlines, lock_connections, lock_holder, open_outage_due_at, outbox_rows, queue, step_counts, wait_for, webhook,
+from tests.support.alertmanager import free_port
+from tests.worker_support import (  # noqa: F401 (processes: fixture)
+    active_worker, deadlines, fresh, open_outage_due_at, outbox_rows, processes, queue, step_counts, wait_for,
+    wait_for_takeover, webhook,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
-
-
-class Processes:
-    """Console processes started by a test; whatever is left is killed at the end."""
-
-    def __init__(self, database_url: str, logs: Path):
-        self.database_url = database_url
-        self.logs = logs
-        self.started: list[subprocess.Popen[bytes]] = []
-
-    def start(self, *args: str) -> subprocess.Popen[bytes]:
-        env = {
-            **os.environ,
-            "PYTHONPATH": str(ROOT),
-            "CRISIS_DATABASE_URL": self.database_url,
-            "CRISIS_SECRET_KEY": "test-secret",
-            "CRISIS_ALLOWED_NETWORKS": "127.0.0.1/32",
-            "CRISIS_PUBLIC_URL": "http://console.test",
-            "CRISIS_WORKER_TICK": "0.2",
-            "CRISIS_OUTBOX_TICK": "0.2",
-            "CRISIS_WORKER_LOCK_RETRY": "0.5",
-            "CRISIS_OUTBOX_TIMEOUT": "5",
-        }
-        log = (self.logs / f"process-{len(self.started)}.log").open("wb")
-        process = subprocess.Popen([sys.executable, "-m", "console.cli", *args], cwd=ROOT, env=env,
-                                   stdout=log, stderr=subprocess.STDOUT)
-        log.close()
-        self.started.append(process)
-        return process
-
-    def output(self) -> str:
-        return "\n".join(path.read_text(errors="replace") for path in sorted(self.logs.glob("process-*.log")))
-
-    def stop(self, process: subprocess.Popen[bytes]) -> int:
-        """SIGTERM, then the exit code of a graceful stop."""
-        process.send_signal(signal.SIGTERM)
-        return process.wait(timeout=30)
-
-    def kill_all(self) -> None:
-        for process in self.started:
-            if process.poll() is None:
-                process.kill()
-                process.wait(timeout=10)
-
-
-@pytest.fixture()
-def processes(database_url: str, tmp_path: Path, db_session) -> Iterator[Processes]:  # noqa: ANN001
-    started = Processes(database_url, tmp_path)
-    yield started
-    started.kill_all()
-
-
-def fresh(session: sa.orm.Session, read: Callable[[sa.orm.Session], object]) -> object:
-    """Read with a new snapshot (other processes write meanwhile)."""
-    session.rollback()
-    session.expire_all()
-    return read(session)
 
 
 def test_a_worker_killed_mid_way_and_restarted_loses_nothing_and_doubles_nothing(
@@ -143,17 +80,11 @@ def test_a_standby_worker_takes_over_when_the_active_one_is_killed(
     processes, db_session, make_user, engine,  # noqa: ANN001
 ) -> None:
     make_user(Role.DUTY_MANAGER, "duty")
-    workers = {process.pid: process for process in (processes.start("worker"), processes.start("worker"))}
-    wait_for(lambda: len(lock_connections(engine)) == 2 and lock_holder(engine),
-             what=lambda: f"one worker holding the lock and one trying\n{processes.output()}")
-    holder = lock_holder(engine)
-    active_pid = lock_connections(engine)[holder]
-    [standby] = [process for pid, process in workers.items() if pid != active_pid]
+    active, [standby] = active_worker(engine, [processes.start("worker"), processes.start("worker")], processes)
 
-    workers[active_pid].kill()
+    active.kill()
     # The promise: a standby takes over within 10 s of the active worker dying.
-    wait_for(lambda: lock_connections(engine).get(lock_holder(engine)) == standby.pid, timeout=10,
-             what=lambda: f"the standby to hold the lock within 10 s\n{processes.output()}")
+    wait_for_takeover(engine, standby, processes)
 
     open_outage_due_at(db_session, utcnow())
     wait_for(lambda: fresh(db_session, step_counts), what=lambda: f"the standby to do the work\n{processes.output()}")
@@ -161,15 +92,9 @@ def test_a_standby_worker_takes_over_when_the_active_one_is_killed(
     assert set(step_counts(db_session).values()) == {1}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_serve_runs_the_web_console_and_the_worker_in_one_process(processes, db_session) -> None:  # noqa: ANN001
-    port = _free_port()
+    port = free_port()
     server = processes.start("serve", "--port", str(port), "--no-create-admin")
 
     def answers() -> bool:
