@@ -127,3 +127,22 @@ def leadership_for(engine: sa.Engine) -> Leadership:
     if engine.dialect.name == "postgresql":
         return AdvisoryLock(engine.url)
     return SoleProcess()
+
+
+def workers_connected(connection: sa.Connection, *, key: int = WORKER_LOCK_KEY) -> dict[str, bool]:
+    """PostgreSQL: every worker process connected to this database, by name, and whether it
+    holds the lock (is the active one). Read from pg_stat_activity and pg_locks, so any
+    process can tell, not only the workers themselves."""
+    rows = connection.execute(
+        sa.text(
+            "SELECT a.application_name, EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = a.pid"
+            " AND l.locktype = 'advisory' AND l.granted AND l.classid = :high AND l.objid = :low"
+            " AND l.objsubid = 1) FROM pg_stat_activity a"
+            " WHERE a.datname = current_database() AND a.application_name LIKE :prefix"
+        ),
+        {"high": key >> 32, "low": key & 0xFFFFFFFF, "prefix": f"{APPLICATION_NAME}:%"},
+    ).all()
+    found: dict[str, bool] = {}
+    for name, holds in rows:
+        found[name] = found.get(name, False) or bool(holds)
+    return found

@@ -51,13 +51,6 @@ class _QuietSkips(logging.Filter):
 logging.getLogger("apscheduler.scheduler").addFilter(_QuietSkips())
 
 
-def configure_logging(level: int = logging.INFO) -> None:
-    """Log lines to stderr for a worker run from the command line; APScheduler's
-    per-run chatter stays out."""
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for chatty in ("apscheduler", "alembic"):
-        logging.getLogger(chatty).setLevel(logging.WARNING)
-
 # How long a deadline whose step keeps failing waits before it is tried again.
 SET_ASIDE = timedelta(minutes=5)
 
