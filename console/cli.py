@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 import signal
 import sys
@@ -132,7 +133,8 @@ def worker() -> None:
     _log_lines(app)
     require_schema_at_head(app)
     runner = Worker.from_app(app)
-    click.echo("worker started; Ctrl-C to stop", err=True)
+    # A log line, not a bare echo: with CRISIS_LOG_FORMAT=json stderr stays one JSON object per line.
+    logging.getLogger("console.worker").info("worker started; Ctrl-C to stop")
     runner.run_until_signalled()
 
 
