@@ -83,6 +83,8 @@ def test_a_day_of_requests_logs_json_lines_without_secrets(engine, database_url,
     assert hook.status_code == 201, hook.text
     assert client.post("/hooks/generic?token=not-a-token-8c1d", json={"title": "x", "status": "firing"}).status_code \
         == 401
+    reader = app.test_client()  # anonymous: the second answer comes from the public page's front cache
+    readings = [reader.get("/status") for _ in range(2)]
     # The worker's lines go through the same formatter: an overdue deadline escalates to the channel.
     with sessions() as session:
         service.open_incident(session, kind="outage", severity="P1", title="下单失败", actor=Actor.system("test"),
@@ -109,6 +111,16 @@ def test_a_day_of_requests_logs_json_lines_without_secrets(engine, database_url,
     assert hooked[0]["query"] == "token=***&source=am" and hooked[0]["path"] == "/hooks/generic"
     assert hooked[0]["request_id"] == hook.headers["X-Request-ID"]
     assert any(line["logger"] == "console.worker" and "deadline step" in line["message"] for line in lines)
+    public = [line for line in access if line["endpoint"] == "status.index"]
+    assert [(line["status"], line["actor"]) for line in public] == [(200, "anonymous")] * 2
+    assert [line["request_id"] for line in public] == [answer.headers["X-Request-ID"] for answer in readings]
+
+
+def test_every_answer_has_its_own_request_id_a_stored_public_one_too(client) -> None:  # noqa: ANN001
+    first, second = client.get("/status"), client.get("/status")
+    assert first.headers["X-Request-ID"] != second.headers["X-Request-ID"]
+    assert client.get("/status", headers={"X-Request-ID": "reader-7"}).headers["X-Request-ID"] == "reader-7"
+    assert client.get("/healthz", headers={"X-Request-ID": "bad id!"}).headers["X-Request-ID"] != "bad id!"
 
 
 def test_configure_json_writes_one_object_per_line_to_stderr(capsys) -> None:  # noqa: ANN001
