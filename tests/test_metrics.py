@@ -108,7 +108,7 @@ def test_database_figures_match_the_rows_the_domain_wrote(client, engine, http_s
     with sessions() as session:
         pending = [d for d in session.scalars(sa.select(Deadline)) if d.state == DeadlineState.PENDING]
         messages = list(session.scalars(sa.select(OutboxMessage)))
-    assert len(pending) >= 4  # both playbooks started their deadlines
+    assert len(pending) >= 2  # both playbooks started their deadlines
     assert value(samples, "crisis_database_up") == 1
     assert value(samples, "crisis_deadlines_pending") == len(pending)
     overdue = [d for d in pending if d.due_at <= scraped_at]
