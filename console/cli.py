@@ -11,7 +11,7 @@ import click
 import sqlalchemy as sa
 from flask import Flask
 
-from console import create_app, logs, migrate
+from console import create_app, logs, metrics, migrate
 from console.worker import Worker
 from incidents import accounts
 from incidents.actors import Actor
@@ -88,6 +88,8 @@ def serve(host: str, port: int, threads: int, create_admin: bool, with_worker: b
     if create_admin:
         ensure_demo_admin(app)
     worker = Worker.from_app(app) if with_worker else None
+    if worker is not None:
+        metrics.watch_worker(worker)  # /metrics reports it (on SQLite no lock can be read)
     # waitress stops cleanly on KeyboardInterrupt; make SIGTERM (systemd, docker) do the same.
     signal.signal(signal.SIGTERM, _interrupt)
     if worker is not None:

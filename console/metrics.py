@@ -22,6 +22,7 @@ import hmac
 import ipaddress
 import logging
 import os
+import socket
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -49,6 +50,21 @@ def observe_request(endpoint: str, method: str, status: int, seconds: float) -> 
     """Count one answered request and its duration."""
     REQUESTS.labels(endpoint, method, str(status)).inc()
     LATENCY.labels(endpoint).observe(seconds)
+
+
+# Workers running inside this very process (`crisis serve`): on SQLite there is no lock to
+# read from the database, so this process reports its own.
+_in_process_workers: list[Any] = []
+
+
+def watch_worker(worker: Any) -> None:
+    """Report a worker that runs in this process (anything with an `active` flag)."""
+    _in_process_workers.append(worker)
+
+
+def _workers_here() -> dict[str, bool] | None:
+    name = f"{leadership.APPLICATION_NAME}:{socket.gethostname()}:{os.getpid()}"[:63]
+    return {name: any(worker.active for worker in _in_process_workers)} if _in_process_workers else None
 
 
 def _seconds_since(moment: Any, now: Any) -> float:
@@ -83,7 +99,7 @@ class DatabaseCollector:
             messages = backlog.outbox_backlog(session, now=now)
             sources = backlog.source_health(session)
             workers = (leadership.workers_connected(session.connection())
-                       if self.engine.dialect.name == "postgresql" else None)
+                       if self.engine.dialect.name == "postgresql" else _workers_here())
         yield from _deadline_metrics(deadlines, now)
         yield from _outbox_metrics(messages, now)
         yield from _source_metrics(sources)

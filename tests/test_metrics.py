@@ -19,8 +19,9 @@ import sqlalchemy as sa
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.orm import sessionmaker
 
-from console import create_app
+from console import create_app, metrics
 from console.leadership import AdvisoryLock
+from console.worker import Worker, WorkerSettings
 from incidents import outbox, service, team_channels
 from incidents.models import Deadline, DeadlineState, OutboxMessage, OutboxState
 from incidents.timeutil import utcnow
@@ -131,10 +132,24 @@ def test_database_figures_match_the_rows_the_domain_wrote(client, engine, http_s
         not in samples
 
 
-def test_the_worker_lock_is_reported_from_postgresql(client, engine) -> None:  # noqa: ANN001
+def test_the_worker_lock_is_reported_from_postgresql(client, engine, monkeypatch) -> None:  # noqa: ANN001
     if engine.dialect.name != "postgresql":
-        # SQLite has one worker by design and no lock to read: no worker figures are invented.
+        # SQLite has no lock to read: no worker figures are invented by a web process...
         assert not any(name.startswith("crisis_worker") for name, _labels in scrape(client))
+        # ...but `crisis serve`, which runs the worker in its own process, reports it.
+        monkeypatch.setattr(metrics, "_in_process_workers", [])
+        worker = Worker(engine, WorkerSettings(zone=ZONE))
+        metrics.watch_worker(worker)
+        assert value(scrape(client), "crisis_worker_lock_held") == 0  # not started yet
+        worker.start()
+        try:
+            for _ in range(100):
+                if worker.active:
+                    break
+                time.sleep(0.05)
+            assert value(scrape(client), "crisis_worker_lock_held") == 1
+        finally:
+            worker.stop()
         return
     active, standby = AdvisoryLock(engine.url), AdvisoryLock(engine.url)
     try:
