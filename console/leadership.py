@@ -27,6 +27,11 @@ WORKER_LOCK_KEY = 0x63726973
 APPLICATION_NAME = "crisis-worker"
 
 
+def worker_name() -> str:
+    """This process as a worker: `crisis-worker:<host>:<pid>` (PostgreSQL's application_name)."""
+    return f"{APPLICATION_NAME}:{socket.gethostname()}:{os.getpid()}"[:63]
+
+
 class Leadership(Protocol):
     def try_acquire(self) -> bool:
         """Become the active worker if nobody is; True when this process now is."""
@@ -56,7 +61,7 @@ class AdvisoryLock:
 
     def __init__(self, url: sa.URL, *, key: int = WORKER_LOCK_KEY):
         self.key = key
-        self.name = f"{APPLICATION_NAME}:{socket.gethostname()}:{os.getpid()}"[:63]
+        self.name = worker_name()
         # A connection of its own, outside any pool: its life is the lock's life.
         self._engine = sa.create_engine(
             url, poolclass=NullPool, isolation_level="AUTOCOMMIT",

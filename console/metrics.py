@@ -22,7 +22,6 @@ import hmac
 import ipaddress
 import logging
 import os
-import socket
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -63,8 +62,9 @@ def watch_worker(worker: Any) -> None:
 
 
 def _workers_here() -> dict[str, bool] | None:
-    name = f"{leadership.APPLICATION_NAME}:{socket.gethostname()}:{os.getpid()}"[:63]
-    return {name: any(worker.active for worker in _in_process_workers)} if _in_process_workers else None
+    if not _in_process_workers:
+        return None
+    return {leadership.worker_name(): any(worker.active for worker in _in_process_workers)}
 
 
 def _seconds_since(moment: Any, now: Any) -> float:
