@@ -22,7 +22,7 @@ from incidents.timeutil import utcnow
 from tests.conftest import PASSWORD
 
 SMTP_PASSWORD = "smtp-pass-7d1e0b"
-WEBHOOK_SECRET = "whsec-91c2aa7e"
+WEBHOOK_SECRET = "whsec-91c2aa7e-4b0d-83f1"
 WRONG_PASSWORD = "wrong-pass-5f3b"
 APP_SECRET = "log-test-secret-key-31a"
 
@@ -58,9 +58,9 @@ def test_a_day_of_requests_logs_json_lines_without_secrets(engine, database_url,
     with sessions() as session:
         accounts.create_user(session, username="duty", password=PASSWORD, role=Role.ADMIN.value, display_name="值班经理",
                              actor=Actor.system("test"), now=utcnow())
-        _token, api_secret = accounts.create_token(session, name="script", role=Role.ADMIN.value,
+        _token, api_secret = accounts.create_token(session, name="script", role=Role.ADMIN.value, user_id=None,
                                                    actor=Actor.system("test"), now=utcnow())
-        _token, hook_secret = accounts.create_token(session, name="alertmanager", role=Role.AGENT.value,
+        _token, hook_secret = accounts.create_token(session, name="alertmanager", role=Role.AGENT.value, user_id=None,
                                                     actor=Actor.system("test"), now=utcnow())
         session.commit()
     client = app.test_client()
