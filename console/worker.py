@@ -170,6 +170,7 @@ class Worker:
 
     def _lead(self) -> None:
         """Take over when nobody is active; stop acting the moment the lock is lost."""
+        said_standing_by = False
         while not self._stopping.is_set():
             if self.active:
                 if not self.leadership.still_held():
@@ -177,6 +178,9 @@ class Worker:
                     log.error("lost the worker lock (database connection gone?); standing by")
             elif self.leadership.try_acquire() and not self._stopping.is_set():
                 self._take_over()
+            elif not said_standing_by:  # once, so an operator sees why this one does nothing
+                log.info("standing by: another worker holds the lock")
+                said_standing_by = True
             self._stopping.wait(self.settings.lock_retry)
 
     def _take_over(self) -> None:
