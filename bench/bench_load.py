@@ -45,9 +45,9 @@ sys.path.insert(0, str(ROOT))
 import requests  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
 from bench.bench_statuspage import HELLO_APP, Server, seed as seed_status_page  # noqa: E402
+from bench.scratch import scratch_database  # noqa: E402
 from console import migrate  # noqa: E402
 from console.db import make_engine  # noqa: E402
 from incidents import accounts, service  # noqa: E402
@@ -383,17 +383,8 @@ def main() -> None:
     print(f"{args.users} users polling every {args.poll} s, {args.actors} acting (think {args.think} s), "
           f"reader rush wrk -t{args.wrk_threads} -c{args.readers} in {args.rounds} rounds; gunicorn -w {args.workers} "
           f"(sync) for both apps; {args.seconds} s")
-    base = make_url(args.postgres)
-    name = f"crisis_load_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        print("\n".join(run(base.set(database=name).render_as_string(hide_password=False), args)))
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(args.postgres, "crisis_load") as url:
+        print("\n".join(run(url, args)))
 
 
 if __name__ == "__main__":
