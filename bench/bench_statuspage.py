@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from bench.scratch import scratch_database  # noqa: E402
 
 from console import migrate  # noqa: E402
 from console.db import make_engine  # noqa: E402
@@ -277,17 +277,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         print("\n".join(run("SQLite", f"sqlite:///{folder}/bench.db", args)))
     if args.postgres:
-        base = make_url(args.postgres)
-        name = f"crisis_bench_{uuid.uuid4().hex[:8]}"
-        admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        try:
-            print("\n".join(run("PostgreSQL", base.set(database=name).render_as_string(hide_password=False), args)))
-        finally:
-            with admin.connect() as connection:
-                connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
+        with scratch_database(args.postgres, "crisis_bench") as url:
+            print("\n".join(run("PostgreSQL", url, args)))
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 
 from console import config as console_config
-from console import db, errors, i18n, labels, permissions, public_cache, public_labels
+from console import db, errors, i18n, labels, logs, metrics, observe, permissions, public_cache, public_labels
 from console.auth_tokens import authenticate_api_request
 from incidents.actors import Actor
 from incidents.models import User
@@ -92,6 +92,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.exempt(status_subscribe.unsubscribe)
     csrf.exempt(api_settings.bp)
     errors.init_app(app)
+    metrics.init_app(app)  # /metrics (issue 7)
 
     unmapped = permissions.missing_endpoints({rule.endpoint for rule in app.url_map.iter_rules()})
     if unmapped:
@@ -99,6 +100,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.before_request(_assign_request_id)
     app.before_request(_enforce_permissions)
     app.after_request(_security_headers)
+    # Running it for a team (issue 7): the outermost WSGI layer times and logs every request
+    # (the front cache's answers too); log lines as CRISIS_LOG_FORMAT says.
+    observe.init_app(app)
+    if app.config.get("LOG_FORMAT"):
+        logs.configure(app.config["LOG_FORMAT"], app.config.get("LOG_LEVEL", "INFO"))
     return app
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 import signal
 import sys
@@ -10,8 +11,8 @@ import click
 import sqlalchemy as sa
 from flask import Flask
 
-from console import create_app, migrate
-from console.worker import Worker, configure_logging
+from console import create_app, logs, metrics, migrate
+from console.worker import Worker
 from incidents import accounts
 from incidents.actors import Actor
 from incidents.errors import DomainError
@@ -26,6 +27,11 @@ def _app() -> Flask:
         return create_app()
     except ValueError as error:  # a malformed CRISIS_* setting: say which, without a traceback
         raise click.ClickException(str(error)) from None
+
+
+def _log_lines(app: Flask) -> None:
+    """A long-running command logs to stderr: text unless CRISIS_LOG_FORMAT says json."""
+    logs.configure(app.config["LOG_FORMAT"] or "text", app.config["LOG_LEVEL"])
 
 
 def _session(app: Flask):  # noqa: ANN202
@@ -76,12 +82,14 @@ def serve(host: str, port: int, threads: int, create_admin: bool, with_worker: b
     """Migrate, then serve the console and run the worker (one process, for one machine)."""
     from waitress import serve as waitress_serve
 
-    configure_logging()
     app = _app()
+    _log_lines(app)
     migrate.upgrade(app.config["DATABASE_URL"])
     if create_admin:
         ensure_demo_admin(app)
     worker = Worker.from_app(app) if with_worker else None
+    if worker is not None:
+        metrics.watch_worker(worker)  # /metrics reports it (on SQLite no lock can be read)
     # waitress stops cleanly on KeyboardInterrupt; make SIGTERM (systemd, docker) do the same.
     signal.signal(signal.SIGTERM, _interrupt)
     if worker is not None:
@@ -123,11 +131,12 @@ def worker() -> None:
     Any number may run against one PostgreSQL database: one is active, the others stand by
     and take over within seconds when it stops. Stops cleanly on SIGTERM or Ctrl-C.
     """
-    configure_logging()
     app = _app()
+    _log_lines(app)
     require_schema_at_head(app)
     runner = Worker.from_app(app)
-    click.echo("worker started; Ctrl-C to stop", err=True)
+    # A log line, not a bare echo: with CRISIS_LOG_FORMAT=json stderr stays one JSON object per line.
+    logging.getLogger("console.worker").info("worker started; Ctrl-C to stop")
     runner.run_until_signalled()
 
 

@@ -85,4 +85,16 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "SMTP_PASSWORD": env("CRISIS_SMTP_PASSWORD", ""),
         "SMTP_FROM": env("CRISIS_SMTP_FROM", ""),
         "SUBSCRIBER_PAUSE_AFTER": int(env("CRISIS_SUBSCRIBER_PAUSE_AFTER", "5")),
+        # Running it for a team (issue 7): who may scrape /metrics (empty: this machine only),
+        # and the log lines' shape (empty: the web leaves logging to its server; text or json).
+        "METRICS_TOKEN": env("CRISIS_METRICS_TOKEN", ""),
+        "LOG_FORMAT": _log_format(env("CRISIS_LOG_FORMAT", "")),
+        "LOG_LEVEL": env("CRISIS_LOG_LEVEL", "INFO").strip().upper() or "INFO",
     }
+
+
+def _log_format(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in ("", "text", "json"):
+        raise ValueError(f"CRISIS_LOG_FORMAT must be text or json, not {raw!r}")
+    return value

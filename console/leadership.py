@@ -27,6 +27,11 @@ WORKER_LOCK_KEY = 0x63726973
 APPLICATION_NAME = "crisis-worker"
 
 
+def worker_name() -> str:
+    """This process as a worker: `crisis-worker:<host>:<pid>` (PostgreSQL's application_name)."""
+    return f"{APPLICATION_NAME}:{socket.gethostname()}:{os.getpid()}"[:63]
+
+
 class Leadership(Protocol):
     def try_acquire(self) -> bool:
         """Become the active worker if nobody is; True when this process now is."""
@@ -56,7 +61,7 @@ class AdvisoryLock:
 
     def __init__(self, url: sa.URL, *, key: int = WORKER_LOCK_KEY):
         self.key = key
-        self.name = f"{APPLICATION_NAME}:{socket.gethostname()}:{os.getpid()}"[:63]
+        self.name = worker_name()
         # A connection of its own, outside any pool: its life is the lock's life.
         self._engine = sa.create_engine(
             url, poolclass=NullPool, isolation_level="AUTOCOMMIT",
@@ -136,3 +141,22 @@ def leadership_for(engine: sa.Engine) -> Leadership:
     if engine.dialect.name == "postgresql":
         return AdvisoryLock(engine.url)
     return SoleProcess()
+
+
+def workers_connected(connection: sa.Connection, *, key: int = WORKER_LOCK_KEY) -> dict[str, bool]:
+    """PostgreSQL: every worker process connected to this database, by name, and whether it
+    holds the lock (is the active one). Read from pg_stat_activity and pg_locks, so any
+    process can tell, not only the workers themselves."""
+    rows = connection.execute(
+        sa.text(
+            "SELECT a.application_name, EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = a.pid"
+            " AND l.locktype = 'advisory' AND l.granted AND l.classid = :high AND l.objid = :low"
+            " AND l.objsubid = 1) FROM pg_stat_activity a"
+            " WHERE a.datname = current_database() AND a.application_name LIKE :prefix"
+        ),
+        {"high": key >> 32, "low": key & 0xFFFFFFFF, "prefix": f"{APPLICATION_NAME}:%"},
+    ).all()
+    found: dict[str, bool] = {}
+    for name, holds in rows:
+        found[name] = found.get(name, False) or bool(holds)
+    return found

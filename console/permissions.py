@@ -56,6 +56,8 @@ ENDPOINTS: dict[str, str] = {
     "static": PUBLIC,
     "health.healthz": PUBLIC,
     "health.readyz": PUBLIC,
+    # Its own check: a bearer CRISIS_METRICS_TOKEN, else this machine only (console/metrics.py).
+    "metrics.scrape": PUBLIC,
     "auth.login": PUBLIC,
     "auth.logout": SIGNED_IN,
     "auth.language": PUBLIC,

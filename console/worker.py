@@ -51,13 +51,6 @@ class _QuietSkips(logging.Filter):
 logging.getLogger("apscheduler.scheduler").addFilter(_QuietSkips())
 
 
-def configure_logging(level: int = logging.INFO) -> None:
-    """Log lines to stderr for a worker run from the command line; APScheduler's
-    per-run chatter stays out."""
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for chatty in ("apscheduler", "alembic"):
-        logging.getLogger(chatty).setLevel(logging.WARNING)
-
 # How long a deadline whose step keeps failing waits before it is tried again.
 SET_ASIDE = timedelta(minutes=5)
 
@@ -177,6 +170,7 @@ class Worker:
 
     def _lead(self) -> None:
         """Take over when nobody is active; stop acting the moment the lock is lost."""
+        said_standing_by = False
         while not self._stopping.is_set():
             if self.active:
                 if not self.leadership.still_held():
@@ -184,6 +178,9 @@ class Worker:
                     log.error("lost the worker lock (database connection gone?); standing by")
             elif self.leadership.try_acquire() and not self._stopping.is_set():
                 self._take_over()
+            elif not said_standing_by:  # once, so an operator sees why this one does nothing
+                log.info("standing by: another worker holds the lock")
+                said_standing_by = True
             self._stopping.wait(self.settings.lock_retry)
 
     def _take_over(self) -> None:

@@ -30,6 +30,7 @@ EXPECTED: dict[str, tuple[str, str, set]] = {
     "static": ("GET", "/static/css/console.css", EVERYONE),
     "health.healthz": ("GET", "/healthz", EVERYONE),
     "health.readyz": ("GET", "/readyz", EVERYONE),
+    "metrics.scrape": ("GET", "/metrics", EVERYONE),  # from loopback without a token (tests/test_metrics.py)
     "auth.login": ("GET", "/login", EVERYONE),
     "auth.language": ("POST", "/language", EVERYONE),
     "auth.logout": ("POST", "/logout", SIGNED_IN),
