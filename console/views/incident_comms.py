@@ -163,7 +163,8 @@ def confirm_talking_points(reference: str) -> Any:
     if points is None or request.form.get("version") != str(points.version):
         return _answer(incident, POINTS, 409, points_error=gettext(
             "A newer version of the talking points came out. Read it, then confirm."))
-    talking_points.confirm(session, points=points, user_id=current_user.id, now=utcnow())
+    talking_points.confirm(session, points=points, user_id=current_user.id, actor=current_actor(),
+                           now=utcnow())
     session.commit()
     if request.form.get("next") == "mine" and not htmx:
         return redirect(url_for("comms.my_talking_points"), code=303)
