@@ -298,6 +298,11 @@ EXPECTED: dict[str, tuple[str, str, set]] = {
     "api.publish_talking_points": ("POST", "/api/v1/incidents/{ref}/talking-points", PUBLISHERS),
     "api.confirm_talking_points": ("POST", "/api/v1/incidents/{ref}/talking-points/confirm", OPENERS),
     "api.my_talking_points": ("GET", "/api/v1/talking-points", SIGNED_IN),
+    # The audit log (issue 7): admins only, page and API alike.
+    "audit.index": ("GET", "/admin/audit", ADMINS),
+    "audit.export": ("GET", "/admin/audit/export", ADMINS),
+    "api.list_audit": ("GET", "/api/v1/audit", ADMINS),
+    "api.export_audit": ("GET", "/api/v1/audit/export", ADMINS),
 }
 
 
