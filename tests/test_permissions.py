@@ -278,7 +278,7 @@ EXPECTED: dict[str, tuple[str, str, set]] = {
     "comms.save_settings": ("POST", "/scripts/settings", ADMINS),
     "comms.my_talking_points": ("GET", "/talking-points", SIGNED_IN),
     "incidents.composer": ("GET", "/incidents/{ref}/composer?pick=outage.progress", PUBLISHERS),
-    "incidents.composer_preview": ("POST", "/incidents/{ref}/composer/preview", PUBLISHERS),
+    "incidents.composer_preview": ("GET", "/incidents/{ref}/composer/preview", PUBLISHERS),
     "incidents.signoff_panel": ("GET", "/incidents/{ref}/signoff", SIGNED_IN),
     "incidents.approve_draft": ("POST", "/incidents/{ref}/drafts/999999/approve", COMMANDERS),
     "incidents.reject_draft": ("POST", "/incidents/{ref}/drafts/999999/reject", COMMANDERS),

@@ -59,7 +59,8 @@ def target_link(record: AuditRecord) -> str | None:
 
 
 def _query_args(query: AuditQuery, **extra: Any) -> dict[str, Any]:
-    return {**{k: v for k, v in query.typed.items() if v}, **extra}
+    sized = {"limit": query.limit} if query.limit != audit_queries.PAGE_DEFAULT else {}
+    return {**{k: v for k, v in query.typed.items() if v}, **sized, **extra}
 
 
 @bp.get("")
