@@ -66,7 +66,7 @@ def record_incident_event(session: Session, event: TimelineEvent, *, actor: Acto
     if event.kind == EventKind.OPENED:
         after = {"title": incident.title, "status": incident.status.value, **after}
     return record_audit(
-        session, actor=actor, now=event.at, action=f"incident.{event.kind.value}",
+        session, actor=actor, now=event.at, action=f"incident.{EventKind(event.kind).value}",
         target_type=INCIDENT_TARGET, target_id=incident.reference, before=before, after=after,
     )
 

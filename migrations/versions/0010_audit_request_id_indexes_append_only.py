@@ -24,8 +24,9 @@ depends_on = None
 PG_FUNCTION = """
 CREATE OR REPLACE FUNCTION audit_record_append_only() RETURNS trigger AS $$
 BEGIN
-    RAISE EXCEPTION 'audit_record is append-only: % refused', TG_OP
-        USING ERRCODE = 'insufficient_privilege';
+    -- No percent signs here: drivers with the pyformat paramstyle would double them.
+    RAISE EXCEPTION USING MESSAGE = 'audit_record is append-only: ' || TG_OP || ' refused',
+        ERRCODE = 'insufficient_privilege';
 END;
 $$ LANGUAGE plpgsql
 """
