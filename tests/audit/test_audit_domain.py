@@ -5,17 +5,17 @@ from __future__ import annotations
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 import sqlalchemy as sa
 
-from incidents import accounts, service
+from incidents import accounts, maintenance, service
 from incidents.actors import Actor
 from incidents.audit import record_audit
 from incidents.audit_queries import AuditFilter, all_matching, audit_page, check_filter
 from incidents.errors import InvalidInput
 from incidents.models import AuditRecord
+from monitors import complaints
 from tests.conftest import FIXED_NOW, PASSWORD
-
-import pytest
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DUTY = Actor(label="王芳", user_id=None, ip="10.1.2.3", request_id="req-duty-1")
@@ -120,3 +120,19 @@ def test_a_filter_that_cannot_mean_anything_is_refused(db_session) -> None:  # n
     with pytest.raises(InvalidInput) as backwards:
         check_filter(db_session, AuditFilter(since=FIXED_NOW, until=FIXED_NOW - timedelta(days=1)))
     assert backwards.value.field == "to"
+
+
+def test_the_systems_own_moves_and_the_quieter_changes_are_audited(db_session) -> None:  # noqa: ANN001
+    window = maintenance.schedule_maintenance(
+        db_session, data={"title": "数据库升级", "scheduled_start": FIXED_NOW + timedelta(minutes=5),
+                          "scheduled_end": FIXED_NOW + timedelta(minutes=65)}, actor=DUTY, now=FIXED_NOW)
+    maintenance.advance_windows(db_session, now=FIXED_NOW + timedelta(minutes=6))
+    complaints.record_complaint(db_session, product="会员", category="billing", channel="hotline", text="退款一直没到",
+                                actor=Actor(label="api:desk", request_id="desk-1"), now=FIXED_NOW, zone=SHANGHAI)
+    db_session.commit()
+    by_action = {r.action: r for r in _records(db_session)}
+    started = by_action["maintenance.advanced"]
+    assert (started.actor_label, started.target_id) == ("scheduler", str(window.id))
+    assert (started.before, started.after["status"]) == ({"status": "scheduled"}, "in_progress")
+    recorded = by_action["complaint.recorded"]
+    assert recorded.request_id == "desk-1" and recorded.after["product"] == "会员"
