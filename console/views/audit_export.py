@@ -70,6 +70,15 @@ def _jsonl_lines(records: Iterator[AuditRecord], zone: ZoneInfo) -> Iterator[str
         yield json.dumps(record_json(record, zone), ensure_ascii=False) + "\n"
 
 
+def _ending_the_read(lines: Iterator[str], session: Session) -> Iterator[str]:
+    # A long download must not keep its transaction open once the last line is out (or the
+    # client left): on PostgreSQL an idle transaction holds locks that maintenance waits on.
+    try:
+        yield from lines
+    finally:
+        session.close()
+
+
 def export_response(session: Session, wanted: AuditFilter, fmt: str, zone: ZoneInfo) -> Response:
     """Every record matching the filter, newest first, streamed as a download."""
     records = all_matching(session, wanted)
@@ -77,6 +86,7 @@ def export_response(session: Session, wanted: AuditFilter, fmt: str, zone: ZoneI
         body, mimetype = _csv_lines(records, zone), "text/csv"
     else:
         body, mimetype = _jsonl_lines(records, zone), "application/x-ndjson"
+    body = _ending_the_read(body, session)
     stamp = utcnow().astimezone(zone).strftime("%Y%m%d-%H%M")
     response = Response(stream_with_context(body), mimetype=mimetype)
     response.headers["Content-Type"] = f"{mimetype}; charset=utf-8"

@@ -85,6 +85,7 @@ def live_server(live_server: LiveServer, engine: sa.Engine) -> Iterator[LiveServ
     """The shared live server, checked afterwards: every change it answered was audited."""
     noted: list[AnsweredChange] = []
     _note_changes(live_server.app, noted)
+    live_server.changes = noted  # what was noted, for a test that wants to see the net works
     yield live_server
     with engine.connect() as connection:
         audited = set(connection.scalars(

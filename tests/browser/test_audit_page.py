@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
@@ -15,6 +16,7 @@ from tests.conftest import FIXED_NOW, PASSWORD
 from tests.support.servers import LiveServer
 
 pytestmark = pytest.mark.browser
+SHOTS = os.environ.get("CRISIS_SCREENSHOTS", "/tmp")
 
 
 def _admin(app: Flask) -> None:
@@ -51,7 +53,7 @@ def test_admin_finds_a_change_reads_its_diff_and_its_request(live_server: LiveSe
     page.get_by_role("button", name="筛选").click()
     expect(page.locator(".audit-record", has_text="incident.opened")).to_contain_text("会员积分发放延迟")
     expect(page.locator(".audit-record", has_text="user.signed_in")).to_have_count(0)
-    page.screenshot(path="test-results/audit-desktop.png", full_page=True)
+    page.screenshot(path=f"{SHOTS}/audit-desktop.png", full_page=True)
 
     # One click's request id narrows to that click's records; the incident link leads to it.
     moved = page.locator(".audit-record", has_text="incident.status_changed")
@@ -61,6 +63,9 @@ def test_admin_finds_a_change_reads_its_diff_and_its_request(live_server: LiveSe
     expect(page.locator(".audit-record", has_text="incident.opened")).to_have_count(0)
     page.get_by_role("link", name=reference).click()
     expect(page).to_have_url(re.compile(f"/incidents/{reference}$"))
+    # The net under every browser test (conftest) saw these changes and will check each was audited.
+    noted = {(c.method, c.path) for c in live_server.changes}
+    assert {("POST", "/login"), ("POST", "/incidents"), ("POST", f"/incidents/{reference}/transitions")} <= noted
 
     phone = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844},
                                 device_scale_factor=2, is_mobile=True, has_touch=True).new_page()
@@ -68,4 +73,4 @@ def test_admin_finds_a_change_reads_its_diff_and_its_request(live_server: LiveSe
     phone.goto(f"{base}/admin/audit")
     expect(phone.get_by_role("heading", name="审计日志")).to_be_visible()
     assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
-    phone.screenshot(path="test-results/audit-phone.png", full_page=True)
+    phone.screenshot(path=f"{SHOTS}/audit-phone.png", full_page=True)
