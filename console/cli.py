@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import logging
 import secrets
 import signal
@@ -19,7 +20,15 @@ from incidents.errors import DomainError
 from incidents.models import Role, User
 from incidents.timeutil import utcnow
 
-CLI_ACTOR = Actor(label="cli")
+def _terminal_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (containers)
+        return "unknown"
+
+
+# The audit log says which account on the machine ran the command ("from where": this host).
+CLI_ACTOR = Actor(label=f"cli:{_terminal_user()}", ip="local")
 
 
 def _app() -> Flask:

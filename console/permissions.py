@@ -331,6 +331,11 @@ ENDPOINTS: dict[str, str] = {
     "api.publish_talking_points": "incident.publish",
     "api.confirm_talking_points": "talking_points.confirm",
     "api.my_talking_points": SIGNED_IN,
+    # --- the audit log (issue 7): read and exported by admins only; nothing edits it ---
+    "audit.index": "admin",
+    "audit.export": "admin",
+    "api.list_audit": "admin",
+    "api.export_audit": "admin",
 }
 
 

@@ -6,15 +6,15 @@ import hashlib
 import re
 import secrets
 from datetime import datetime, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from incidents.actors import Actor
+from incidents.audit import record_audit
 from incidents.errors import InvalidInput, NotFound
-from incidents.models import ApiToken, AuditRecord, LoginAttempt, Role, User
+from incidents.models import ApiToken, LoginAttempt, Role, User
 from incidents.timeutil import ensure_aware
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
@@ -36,33 +36,6 @@ def _role(value: str) -> Role:
     except ValueError:
         allowed = ", ".join(role.value for role in Role)
         raise InvalidInput("role", f"unknown role {value!r}; expected one of {allowed}") from None
-
-
-def record_audit(
-    session: Session,
-    *,
-    actor: Actor,
-    action: str,
-    target_type: str,
-    target_id: str | int,
-    now: datetime,
-    before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None,
-) -> AuditRecord:
-    """Append one audit record in the caller's transaction."""
-    record = AuditRecord(
-        at=ensure_aware(now),
-        actor_id=actor.user_id,
-        actor_label=actor.label,
-        ip=actor.ip,
-        action=action,
-        target_type=target_type,
-        target_id=str(target_id),
-        before=before or {},
-        after=after or {},
-    )
-    session.add(record)
-    return record
 
 
 def create_user(
@@ -133,12 +106,27 @@ def login_retry_after(session: Session, *, username: str, ip: str, now: datetime
     return max(waits) if waits else None
 
 
-def authenticate(session: Session, *, username: str, password: str, ip: str, now: datetime) -> User | None:
-    """Check a password and record the attempt; None on any failure (no hint which part)."""
+def authenticate(
+    session: Session, *, username: str, password: str, ip: str, now: datetime, request_id: str = ""
+) -> User | None:
+    """Check a password and record the attempt; None on any failure (no hint which part).
+
+    A success is audited too (a new signed-in session is a change of who may act)."""
     user = session.scalar(sa.select(User).where(User.username == username))
     ok = bool(user and user.active and check_password_hash(user.password_hash, password))
     session.add(LoginAttempt(username=username[:64], ip=ip[:64], at=ensure_aware(now), success=ok))
-    return user if ok else None
+    if not ok or user is None:
+        return None
+    actor = Actor(label=user.display_name, user_id=user.id, ip=ip, request_id=request_id)
+    record_audit(session, actor=actor, action="user.signed_in", target_type="user", target_id=user.id, now=now)
+    return user
+
+
+def record_sign_out(session: Session, *, actor: Actor, now: datetime) -> None:
+    """Audit a person ending their signed-in session."""
+    if actor.user_id is not None:
+        record_audit(session, actor=actor, action="user.signed_out", target_type="user",
+                     target_id=actor.user_id, now=now)
 
 
 def create_token(

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from incidents import clock
 from incidents.actors import Actor
+from incidents.audit import record_incident_event
 from incidents.business_hours import BusinessCalendar
 from incidents.errors import InvalidInput, NotFound
 from incidents.lifecycle import Kind, Status
@@ -61,12 +62,13 @@ def record_event(
     session: Session, incident: Incident, *, kind: EventKind, actor: Actor, now: datetime,
     body: str = "", data: dict[str, Any] | None = None,
 ) -> TimelineEvent:
-    """Append a timeline event and mark the incident changed (for boards' cache validators)."""
+    """Append a timeline event, its audit record, and mark the incident changed (for boards' cache validators)."""
     event = TimelineEvent(
         incident=incident, at=now, kind=kind, actor_id=actor.user_id, actor_label=actor.label,
         body=body, data=data or {},
     )
     session.add(event)
+    record_incident_event(session, event, actor=actor)
     incident.updated_at = now
     return event
 

@@ -138,12 +138,18 @@ def _check_open(maintenance: Maintenance) -> None:
 
 def _add_update(
     session: Session, maintenance: Maintenance, *, status: MaintenanceStatus, body: str, body_en: str,
-    actor: Actor, now: datetime, automatic: bool = False,
+    actor: Actor, now: datetime, automatic: bool = False, was: MaintenanceStatus | None = None,
 ) -> MaintenanceUpdate:
+    """Write an update on the window; audited when it follows the first one (`was`: the status before)."""
     update = MaintenanceUpdate(maintenance_id=maintenance.id, status=status, body=body, body_en=body_en,
                                published_at=now, published_by_label=actor.label, automatic=automatic)
     session.add(update)
     session.flush()
+    if was is not None:
+        record_audit(session, actor=actor, now=now, target_type="maintenance", target_id=maintenance.id,
+                     action="maintenance.advanced" if automatic else "maintenance.update_posted",
+                     before={"status": was.value},
+                     after={"status": status.value, "update": update.id, "body": body, "body_en": body_en})
     return update
 
 
@@ -165,8 +171,10 @@ def post_maintenance_update(
             raise InvalidInput("status", f"unknown status {status!r}", reason="choice", allowed=allowed) from None
         if ORDER.index(target) < ORDER.index(maintenance.status):
             raise InvalidInput("status", "a maintenance window only moves forward", reason="backwards")
+    was = maintenance.status
     _move(maintenance, target, now)
-    update = _add_update(session, maintenance, status=target, body=text, body_en=text_en, actor=actor, now=now)
+    update = _add_update(session, maintenance, status=target, body=text, body_en=text_en, actor=actor, now=now,
+                         was=was)
     refresh_statuses(session, now=now)
     announced(session, now=now, maintenance_update=update)
     session.flush()
@@ -227,9 +235,10 @@ def advance_windows(session: Session, *, now: datetime) -> list[MaintenanceUpdat
             )
             if claimed.rowcount != 1:
                 break
+            was = maintenance.status
             _move(maintenance, target, now)
             body, body_en = AUTOMATIC_TEXT[target]
-            written.append(_add_update(session, maintenance, status=target, body=body, body_en=body_en,
+            written.append(_add_update(session, maintenance, was=was, status=target, body=body, body_en=body_en,
                                        actor=system, now=now, automatic=True))
     if written:
         refresh_statuses(session, now=now)

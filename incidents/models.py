@@ -231,16 +231,25 @@ class TimelineEvent(Base):
 
 
 class AuditRecord(Base):
-    """Append-only audit log of changes outside an incident's timeline (people, tokens, settings)."""
+    """Append-only audit log of every change, by a person or the system (incidents.audit writes it).
+
+    Nothing in the application updates or deletes a record: an ORM guard refuses it on every
+    engine, and on PostgreSQL a trigger refuses UPDATE and DELETE below the application.
+    """
 
     __tablename__ = "audit_record"
+    __table_args__ = (
+        sa.Index("ix_audit_record_target_type_target_id", "target_type", "target_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(index=True)
-    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"), index=True)
     actor_label: Mapped[str] = mapped_column(sa.String(100))
     ip: Mapped[str] = mapped_column(sa.String(64), default="")
-    action: Mapped[str] = mapped_column(sa.String(64))
+    # The web request that made the change (its X-Request-ID); empty for the worker and the CLI.
+    request_id: Mapped[str] = mapped_column(sa.String(64), default="", server_default="", index=True)
+    action: Mapped[str] = mapped_column(sa.String(64), index=True)
     target_type: Mapped[str] = mapped_column(sa.String(32))
     target_id: Mapped[str] = mapped_column(sa.String(64))
     before: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from incidents.actors import Actor
+from incidents.audit import record_audit
 from incidents.clock import SNOOZE_CHOICES
 from incidents.deadlines import OPEN_STATES, record_event
 from incidents.errors import InvalidInput, NotFound
@@ -107,24 +108,33 @@ def get_notification(session: Session, *, user_id: int, notification_id: int) ->
     return notification
 
 
-def mark_read(session: Session, *, notification: Notification, now: datetime) -> bool:
-    """Mark one notification read; False when it already was."""
+def mark_read(session: Session, *, notification: Notification, actor: Actor, now: datetime) -> bool:
+    """Mark one notification read (audited); False when it already was."""
     if notification.read_at is not None:
         return False
     notification.read_at = ensure_aware(now)
+    record_audit(session, actor=actor, now=now, action="notification.read", target_type="notification",
+                 target_id=notification.id, after={"read_at": notification.read_at.isoformat()})
     session.flush()
     return True
 
 
-def mark_all_read(session: Session, *, user_id: int, now: datetime) -> int:
+def mark_all_read(session: Session, *, user_id: int, actor: Actor, now: datetime) -> int:
     """Mark read everything the person can see now (snoozed ones stay snoozed); returns how many."""
     now = ensure_aware(now)
+    waiting = list(session.scalars(
+        sa.select(Notification.id).where(Notification.user_id == user_id, _waiting(now)).order_by(Notification.id)
+    ))
+    if not waiting:
+        return 0
     result = session.execute(
         sa.update(Notification)
-        .where(Notification.user_id == user_id, _waiting(now))
+        .where(Notification.id.in_(waiting), _waiting(now))
         .values(read_at=now)
         .execution_options(synchronize_session=False)
     )
+    record_audit(session, actor=actor, now=now, action="notification.read_all", target_type="user",
+                 target_id=user_id, after={"notifications": waiting[:200], "count": result.rowcount})
     session.expire_all()
     return result.rowcount
 

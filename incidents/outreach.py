@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from incidents import contact_fields
 from incidents.actors import Actor
+from incidents.audit import record_audit
 from incidents.deadlines import add_deadline, handle_event, record_event
 from incidents.errors import InvalidInput, NotFound
 from incidents.lifecycle import Status
@@ -180,6 +181,15 @@ def import_parsed(
                            count=len(parsed.errors))
     return add_contacts(session, incident=incident, rows=[fields for _n, fields in parsed.rows], origin=origin,
                         actor=actor, now=now)
+
+
+def record_list_preview(
+    session: Session, *, incident: Incident, parsed: contact_fields.ParsedRows, actor: Actor, now: datetime,
+) -> None:
+    """Audit a customer list read without importing it: personal data passed through the console all the same."""
+    record_audit(session, actor=actor, now=now, action="outreach.list_previewed", target_type="incident",
+                 target_id=incident.reference,
+                 after={"rows": parsed.total, "valid": len(parsed.rows), "errors": len(parsed.errors)})
 
 
 def add_poster_contact(

@@ -183,6 +183,7 @@ def _new(kind: str, address: str, *, config: dict[str, Any], origin: str, state:
 
 def subscribe_email(
     session: Session, *, email: Any, components: Iterable[Any] | None, language: str, ip: str, now: datetime,
+    actor: Actor,
 ) -> Subscribed:
     """A visitor asks for mail: a pending subscriber and its confirmation mail (or a notice when
     the address is already subscribed, so a stranger learns nothing and changes nothing)."""
@@ -194,6 +195,7 @@ def subscribe_email(
     if subscriber is not None and subscriber.state in (SubscriberState.ACTIVE, SubscriberState.PAUSED):
         if subscriber.state == SubscriberState.ACTIVE:
             queue_notice(session, subscriber, key=f"subscription:{subscriber.id}:exists:{attempt.id}", now=now)
+        _audit_public(session, subscriber, "subscriber.subscribe_repeated", actor=actor, now=now)
         return Subscribed(subscriber)
     if subscriber is None:
         subscriber = _new("email", address, config={}, origin="public", state=SubscriberState.PENDING, now=now,
@@ -206,13 +208,14 @@ def subscribe_email(
         subscriber.language, subscriber.created_at, subscriber.updated_at = _language(language), now, now
     session.flush()
     queue_confirmation(session, subscriber, key=f"subscription:{subscriber.id}:confirm:{attempt.id}", now=now)
+    _audit_public(session, subscriber, "subscriber.subscribed", actor=actor, now=now)
     session.flush()
     return Subscribed(subscriber)
 
 
 def subscribe_webhook(
     session: Session, *, url: Any, secret: Any = "", components: Iterable[Any] | None, language: str, ip: str,
-    now: datetime, allowed_networks: Sequence[IPNetwork],
+    now: datetime, allowed_networks: Sequence[IPNetwork], actor: Actor,
 ) -> Subscribed:
     """A visitor's webhook: active at once, signed with their secret or one made for them."""
     now = ensure_aware(now)
@@ -225,7 +228,13 @@ def subscribe_webhook(
                       state=SubscriberState.ACTIVE, now=now, language=_language(language), components=chosen)
     session.add(subscriber)
     session.flush()
+    _audit_public(session, subscriber, "subscriber.subscribed", actor=actor, now=now)
     return Subscribed(subscriber, secret=signing)
+
+
+def _audit_public(session: Session, subscriber: Subscriber, action: str, *, actor: Actor, now: datetime) -> None:
+    record_audit(session, actor=actor, now=now, action=action, target_type="subscriber", target_id=subscriber.id,
+                 after={"kind": subscriber.kind, "state": subscriber.state.value, "origin": subscriber.origin})
 
 
 def by_token(session: Session, token: str) -> Subscriber:
@@ -238,7 +247,7 @@ def by_token(session: Session, token: str) -> Subscriber:
     return subscriber
 
 
-def confirm(session: Session, *, token: str, now: datetime) -> Subscriber:
+def confirm(session: Session, *, token: str, actor: Actor, now: datetime) -> Subscriber:
     """The confirmation link was opened: the address starts receiving updates (idempotent)."""
     now = ensure_aware(now)
     subscriber = by_token(session, token)
@@ -246,6 +255,7 @@ def confirm(session: Session, *, token: str, now: datetime) -> Subscriber:
         if now - ensure_aware(subscriber.created_at) > CONFIRM_WITHIN:
             raise InvalidInput("token", "this confirmation link has expired; subscribe again", reason="link_expired")
         subscriber.state, subscriber.confirmed_at, subscriber.updated_at = SubscriberState.ACTIVE, now, now
+        _audit_public(session, subscriber, "subscriber.confirmed", actor=actor, now=now)
     elif subscriber.state == SubscriberState.UNSUBSCRIBED:
         raise InvalidInput("token", "this subscription was cancelled; subscribe again", reason="unsubscribed")
     session.flush()
@@ -273,12 +283,13 @@ def expire_unconfirmed(session: Session, *, now: datetime) -> int:
     return len(expired)
 
 
-def unsubscribe(session: Session, *, token: str, now: datetime) -> Subscriber:
+def unsubscribe(session: Session, *, token: str, actor: Actor, now: datetime) -> Subscriber:
     """The unsubscribe link was opened: nothing more is sent (idempotent, no login)."""
     subscriber = by_token(session, token)
     if subscriber.state != SubscriberState.UNSUBSCRIBED:
         subscriber.state, subscriber.paused_reason = SubscriberState.UNSUBSCRIBED, ""
         subscriber.updated_at = ensure_aware(now)
+        _audit_public(session, subscriber, "subscriber.unsubscribed", actor=actor, now=now)
         session.flush()
     return subscriber
 

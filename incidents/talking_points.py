@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from incidents.actors import Actor
+from incidents.audit import record_audit
 from incidents.comms_models import TalkingPoints, TalkingPointsConfirmation
 from incidents.deadlines import record_event
 from incidents.errors import InvalidInput
@@ -56,10 +57,13 @@ def publish(session: Session, *, incident: Incident, body: str, actor: Actor, no
     return points
 
 
-def confirm(session: Session, *, points: TalkingPoints, user_id: int, now: datetime) -> bool:
+def confirm(session: Session, *, points: TalkingPoints, user_id: int, actor: Actor, now: datetime) -> bool:
     """Record that the person read this version; True the first time, False when already confirmed."""
     first = insert_if_absent(session, TalkingPointsConfirmation.__table__,
                              {"talking_points_id": points.id, "user_id": user_id, "confirmed_at": ensure_aware(now)})
+    if first:
+        record_audit(session, actor=actor, now=now, action="talking_points.confirmed", target_type="talking_points",
+                     target_id=points.id, after={"incident": points.incident.reference, "user_id": user_id})
     points.incident.updated_at = ensure_aware(now)  # the page's panels refresh on it
     session.flush()
     return first

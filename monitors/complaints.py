@@ -149,6 +149,8 @@ def record_complaint(
     session.add(report)
     rule = _matching_rule(session, report.product, report.category)
     session.flush()
+    record_audit(session, actor=actor, now=now, action="complaint.recorded", target_type="complaint_report",
+                 target_id=report.id, after=_report_data(report))
     latest = _latest_incident(session, report.product, report.category)
     if latest is not None and latest.status != Status.CLOSED:
         _attach(session, report, latest, actor=actor, now=now)

@@ -124,6 +124,10 @@ def store_entries(
         session.execute(sa.insert(MentionMatch.__table__), match_rows)
     if not inserted:
         return []
+    # One audit record per poll that brought new posts (not one per post: a busy feed would drown the log).
+    record_audit(session, actor=Actor.system("monitor"), now=now, action="monitor.mentions_stored",
+                 target_type="monitor_source", target_id=source.id,
+                 after={"count": len(inserted), "mentions": [row[0] for row in inserted][:200]})
     stored = session.scalars(sa.select(Mention).where(Mention.id.in_([row[0] for row in inserted])))
     return sorted(stored, key=lambda m: (m.at, m.id))  # oldest first: feeds list the newest first
 

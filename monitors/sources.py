@@ -242,8 +242,11 @@ def delete_source(session: Session, source: MonitorSource, *, actor: Actor, now:
     session.flush()
 
 
-def poll_soon(session: Session, source: MonitorSource, *, now: datetime) -> None:
-    """"Poll now": make the source due at once; the worker takes it on its next tick."""
+def poll_soon(session: Session, source: MonitorSource, *, actor: Actor, now: datetime) -> None:
+    """"Poll now": make the source due at once; the worker takes it on its next tick (audited)."""
+    was = source.next_poll_at.isoformat() if source.next_poll_at else None
+    record_audit(session, actor=actor, now=now, action="monitor.poll_requested", target_type="monitor_source",
+                 target_id=source.id, before={"next_poll_at": was}, after={"next_poll_at": ensure_aware(now).isoformat()})
     source.next_poll_at = ensure_aware(now)
     source.updated_at = ensure_aware(now)
     session.flush()

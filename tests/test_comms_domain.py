@@ -311,8 +311,8 @@ def test_talking_points_versions_and_who_confirmed(db_session) -> None:  # noqa:
     first = talking_points.publish(db_session, incident=incident, body="告诉客户：订单不会丢失", actor=ACTOR, now=T0)
     assert talking_points.publish(db_session, incident=incident, body="告诉客户：订单不会丢失", actor=ACTOR,
                                   now=T0).version == 1
-    assert talking_points.confirm(db_session, points=first, user_id=agents[0].id, now=T0 + minutes(1)) is True
-    assert talking_points.confirm(db_session, points=first, user_id=agents[0].id, now=T0 + minutes(2)) is False
+    assert talking_points.confirm(db_session, points=first, user_id=agents[0].id, actor=Actor(label="agent", user_id=agents[0].id), now=T0 + minutes(1)) is True
+    assert talking_points.confirm(db_session, points=first, user_id=agents[0].id, actor=Actor(label="agent", user_id=agents[0].id), now=T0 + minutes(2)) is False
     readers = talking_points.readers(db_session, first)
     assert [(r.user.username, r.confirmed_at is not None) for r in readers] == [("agent2", False), ("agent1", True)]
     second = talking_points.publish(db_session, incident=incident, body="告诉客户：订单不会丢失，补偿自动发放",

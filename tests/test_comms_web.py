@@ -60,16 +60,16 @@ def test_picking_a_script_loads_its_texts_and_the_fields_to_fill(signed_in, app)
 
 def test_the_preview_shows_exactly_what_the_public_reads_in_both_languages(signed_in, app) -> None:  # noqa: ANN001
     page, order = _open(app)
-    html = signed_in.post(f"{page}/composer/preview", data=_first_notice(order), headers=HX).text
+    html = signed_in.get(f"{page}/composer/preview", query_string=_first_notice(order), headers=HX).text
     assert "我们发现下单出现异常，预计15:30前给出进一步消息。下次更新：10:10。" in html
     assert "We see problems with Ordering; more by 15:30." in html
     assert "排查中" in html and "Investigating" in html  # each language's own status name
     assert "下单 · 严重中断" in html and "Ordering · Major outage" in html
-    escaped = signed_in.post(f"{page}/composer/preview", data={"body": "<script>alert(1)</script>"}, headers=HX).text
+    escaped = signed_in.get(f"{page}/composer/preview", query_string={"body": "<script>alert(1)</script>"}, headers=HX).text
     assert "<script>alert" not in escaped and "&lt;script&gt;" in escaped
-    missing = signed_in.post(f"{page}/composer/preview", data=_first_notice(order, var_eta=""), headers=HX).text
+    missing = signed_in.get(f"{page}/composer/preview", query_string=_first_notice(order, var_eta=""), headers=HX).text
     assert "{eta}" in missing and "alert" in missing
-    unknown = signed_in.post(f"{page}/composer/preview", data={"body": "预计 {etaa} 恢复"}, headers=HX).text
+    unknown = signed_in.get(f"{page}/composer/preview", query_string={"body": "预计 {etaa} 恢复"}, headers=HX).text
     assert "{etaa}" in unknown
 
 

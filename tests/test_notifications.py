@@ -42,10 +42,10 @@ def test_count_reading_and_marking_all(db_session) -> None:  # noqa: ANN001
     _reminded(db_session, other)
     now = FIXED_NOW + timedelta(minutes=3)
     assert notifications.unread_count(db_session, user_id=user.id, now=now) == 2
-    assert notifications.mark_read(db_session, notification=second, now=now) is True
-    assert notifications.mark_read(db_session, notification=second, now=now) is False
+    assert notifications.mark_read(db_session, notification=second, actor=Actor(label="reader", user_id=user.id), now=now) is True
+    assert notifications.mark_read(db_session, notification=second, actor=Actor(label="reader", user_id=user.id), now=now) is False
     assert notifications.unread_count(db_session, user_id=user.id, now=now) == 1
-    assert notifications.mark_all_read(db_session, user_id=user.id, now=now) == 1
+    assert notifications.mark_all_read(db_session, user_id=user.id, actor=Actor(label="reader", user_id=user.id), now=now) == 1
     assert notifications.unread_count(db_session, user_id=user.id, now=now) == 0
     assert notifications.unread_count(db_session, user_id=other.id, now=now) == 1  # someone else's stays
     with pytest.raises(NotFound):
@@ -57,7 +57,7 @@ def test_snooze_hides_until_then_counts_again_and_leaves_the_deadline(db_session
     incident, deadline, notification = _reminded(db_session, user)
     due_before = deadline.due_at
     now = FIXED_NOW + timedelta(minutes=3)
-    notifications.mark_read(db_session, notification=notification, now=now)
+    notifications.mark_read(db_session, notification=notification, actor=Actor(label="reader", user_id=user.id), now=now)
     event = notifications.snooze(db_session, notification=notification, minutes="15", reason="在和技术确认恢复时间",
                                  actor=Actor(label="Wangfang", user_id=user.id), now=now)
     db_session.commit()
@@ -73,7 +73,7 @@ def test_snooze_hides_until_then_counts_again_and_leaves_the_deadline(db_session
     assert box.snoozed == [notification] and box.waiting == []
     assert notifications.unread_count(db_session, user_id=user.id, now=edge) == 1
     # "Mark all read" leaves what is still snoozed alone.
-    assert notifications.mark_all_read(db_session, user_id=user.id, now=edge - timedelta(seconds=1)) == 0
+    assert notifications.mark_all_read(db_session, user_id=user.id, actor=Actor(label="reader", user_id=user.id), now=edge - timedelta(seconds=1)) == 0
 
 
 def test_a_settled_deadline_stops_counting(db_session) -> None:  # noqa: ANN001

@@ -305,7 +305,7 @@ def test_an_admin_requeues_a_failed_message_with_an_audit_record(sessions, db_se
     with sessions() as session:
         stored = session.get(OutboxMessage, row.id)
         assert (stored.state, stored.attempts) == (OutboxState.DELIVERED, 1)
-        [audit] = session.scalars(sa.select(AuditRecord)).all()
+        [audit] = session.scalars(sa.select(AuditRecord).where(AuditRecord.action == "outbox.retried")).all()
         assert (audit.action, audit.target_id, audit.actor_label, audit.at) == ("outbox.retried", str(row.id), "tester", later)
         assert audit.before == {"state": "failed", "attempts": MAX_ATTEMPTS, "last_error": "connection refused"}
         # Only failed messages can be retried.

@@ -284,7 +284,7 @@ EXPECTED: dict[str, tuple[str, str, set]] = {
     "comms.save_settings": ("POST", "/scripts/settings", ADMINS),
     "comms.my_talking_points": ("GET", "/talking-points", SIGNED_IN),
     "incidents.composer": ("GET", "/incidents/{ref}/composer?pick=outage.progress", PUBLISHERS),
-    "incidents.composer_preview": ("POST", "/incidents/{ref}/composer/preview", PUBLISHERS),
+    "incidents.composer_preview": ("GET", "/incidents/{ref}/composer/preview", PUBLISHERS),
     "incidents.signoff_panel": ("GET", "/incidents/{ref}/signoff", SIGNED_IN),
     "incidents.approve_draft": ("POST", "/incidents/{ref}/drafts/999999/approve", COMMANDERS),
     "incidents.reject_draft": ("POST", "/incidents/{ref}/drafts/999999/reject", COMMANDERS),
@@ -304,6 +304,11 @@ EXPECTED: dict[str, tuple[str, str, set]] = {
     "api.publish_talking_points": ("POST", "/api/v1/incidents/{ref}/talking-points", PUBLISHERS),
     "api.confirm_talking_points": ("POST", "/api/v1/incidents/{ref}/talking-points/confirm", OPENERS),
     "api.my_talking_points": ("GET", "/api/v1/talking-points", SIGNED_IN),
+    # The audit log (issue 7): admins only, page and API alike.
+    "audit.index": ("GET", "/admin/audit", ADMINS),
+    "audit.export": ("GET", "/admin/audit/export", ADMINS),
+    "api.list_audit": ("GET", "/api/v1/audit", ADMINS),
+    "api.export_audit": ("GET", "/api/v1/audit/export", ADMINS),
 }
 
 

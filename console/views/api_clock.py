@@ -242,7 +242,7 @@ def read_notification(notification_id: int) -> Any:
     session = get_session()
     notification = _mine(notification_id)
     now = utcnow()
-    notifications.mark_read(session, notification=notification, now=now)
+    notifications.mark_read(session, notification=notification, actor=current_actor(), now=now)
     session.commit()
     return jsonify(notification_json(notification, now))
 
@@ -252,7 +252,7 @@ def read_all_notifications() -> Any:
     """Mark read everything waiting now; snoozed ones stay snoozed."""
     _optional_body(set())
     session = get_session()
-    count = notifications.mark_all_read(session, user_id=_person_id(), now=utcnow())
+    count = notifications.mark_all_read(session, user_id=_person_id(), actor=current_actor(), now=utcnow())
     session.commit()
     return jsonify(marked=count)
 

@@ -262,7 +262,7 @@ def confirm_talking_points(reference: str) -> Any:
     if current is None or current.version != version:
         return api_error(409, "stale_talking_points", "a newer version came out; read it, then confirm", "version",
                          current=current.version if current else None)
-    first = talking_points.confirm(session, points=current, user_id=user_id, now=utcnow())
+    first = talking_points.confirm(session, points=current, user_id=user_id, actor=current_actor(), now=utcnow())
     session.commit()
     return jsonify(confirmed=True, first_time=first, version=current.version)
 

@@ -120,7 +120,7 @@ def poll_source(source_id: int) -> Any:
     """Poll now: the worker takes the source on its next tick (202)."""
     session = get_session()
     source = sources.get_source(session, source_id)
-    sources.poll_soon(session, source, now=utcnow())
+    sources.poll_soon(session, source, actor=current_actor(), now=utcnow())
     session.commit()
     return jsonify(source_json(source)), 202
 

@@ -124,6 +124,8 @@ def import_contacts(reference: str) -> Any:
     report = {"rows": parsed.total, "valid": len(parsed.rows), "errors": _row_errors(parsed),
               "ignored_columns": parsed.ignored_columns}
     if request.args.get("dry_run") == "1":
+        outreach.record_list_preview(session, incident=incident, parsed=parsed, actor=current_actor(), now=utcnow())
+        session.commit()
         return jsonify(dry_run=True, imported=0, **report)
     if parsed.errors and not skip:
         return api_error(422, "rows_with_errors", f"{len(parsed.errors)} rows have errors; nothing was imported",

@@ -43,7 +43,8 @@ def login() -> Any:
             error = gettext("Too many failed sign-ins. Try again in %(minutes)s minutes.", minutes=minutes)
             return render_template("auth/login.html", error=error, username=username), 429
         user = accounts.authenticate(
-            session, username=username, password=request.form.get("password", ""), ip=ip, now=now
+            session, username=username, password=request.form.get("password", ""), ip=ip, now=now,
+            request_id=current_actor().request_id,
         )
         session.commit()
         if user is not None:
@@ -56,6 +57,10 @@ def login() -> Any:
 
 @bp.post("/logout")
 def logout() -> Any:
+    """End the signed-in session (audited)."""
+    session = get_session()
+    accounts.record_sign_out(session, actor=current_actor(), now=utcnow())
+    session.commit()
     logout_user()
     return redirect(url_for("auth.login"), code=303)
 

@@ -58,12 +58,14 @@ def composer(reference: str) -> Any:
     return render_template(template, **page), 422 if state.errors else 200
 
 
-@bp.post("/<reference>/composer/preview")
+@bp.get("/<reference>/composer/preview")
 def composer_preview(reference: str) -> Any:
-    """Exactly what the public will read, in Chinese and English, from what the composer holds now."""
+    """Exactly what the public will read, in Chinese and English, from what the composer holds now.
+
+    A GET: previewing changes nothing (and so writes nothing to the audit log)."""
     session = get_session()
     incident = service.get_incident(session, reference)
-    state = composer_from_form(request.form)
+    state = composer_from_form(request.args)
     return render_template("incidents/_composer_preview.html", incident=incident,
                            preview=preview(session, incident, state) if state.zh.strip() else None)
 
@@ -163,7 +165,8 @@ def confirm_talking_points(reference: str) -> Any:
     if points is None or request.form.get("version") != str(points.version):
         return _answer(incident, POINTS, 409, points_error=gettext(
             "A newer version of the talking points came out. Read it, then confirm."))
-    talking_points.confirm(session, points=points, user_id=current_user.id, now=utcnow())
+    talking_points.confirm(session, points=points, user_id=current_user.id, actor=current_actor(),
+                           now=utcnow())
     session.commit()
     if request.form.get("next") == "mine" and not htmx:
         return redirect(url_for("comms.my_talking_points"), code=303)

@@ -145,7 +145,7 @@ def source_delete(source_id: int) -> Any:
 def source_poll(source_id: int) -> Any:
     """"Poll now": the worker takes the source on its next tick; the table shows the result."""
     session = get_session()
-    sources.poll_soon(session, sources.get_source(session, source_id), now=utcnow())
+    sources.poll_soon(session, sources.get_source(session, source_id), actor=current_actor(), now=utcnow())
     session.commit()
     if htmx:
         return render_template("monitors/_sources.html", sources=sources.list_sources(session), now=utcnow(),

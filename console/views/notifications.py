@@ -88,7 +88,7 @@ def _mine(notification_id: int) -> Notification:
 def mark_read(notification_id: int) -> Any:
     """Mark one notification read."""
     session = get_session()
-    notifications.mark_read(session, notification=_mine(notification_id), now=request_now())
+    notifications.mark_read(session, notification=_mine(notification_id), actor=current_actor(), now=request_now())
     session.commit()
     return _answer()
 
@@ -97,7 +97,7 @@ def mark_read(notification_id: int) -> Any:
 def mark_all_read() -> Any:
     """Mark read everything waiting now (snoozed ones stay snoozed)."""
     session = get_session()
-    count = notifications.mark_all_read(session, user_id=current_user.id, now=request_now())
+    count = notifications.mark_all_read(session, user_id=current_user.id, actor=current_actor(), now=request_now())
     session.commit()
     return _answer(list_message=gettext("%(count)s marked read.", count=count))
 

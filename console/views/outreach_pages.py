@@ -196,6 +196,9 @@ def import_contacts(reference: str) -> Any:
         contact_fields.mark_duplicates(parsed, outreach.existing_identities(get_session(), incident))
         action = _action("csv", form={"text": text}, parsed=parsed, row_errors=_row_errors(parsed),
                          preview=parsed.rows[:PREVIEW_ROWS], previewing=True)
+        outreach.record_list_preview(get_session(), incident=incident, parsed=parsed, actor=current_actor(),
+                                     now=utcnow())
+        get_session().commit()
         return _answer(incident, ACTION, outreach_action=action)
     return _import(incident, parsed, kind="csv", origin=ContactOrigin.CSV, values={"text": text})
 

@@ -11,6 +11,7 @@ from typing import Any
 from flask import Blueprint, current_app, request
 from flask_babel import gettext
 
+from console import current_actor
 from console.db import get_session
 from console.i18n import message_for
 from console.subscriber_jobs import mail_settings
@@ -66,11 +67,12 @@ def subscribe() -> Any:
             if not _email_offered():
                 raise InvalidInput("kind", "e-mail subscriptions are not offered here", reason="email_unavailable")
             done = subscribers.subscribe_email(session, email=values.get("email"), components=chosen,
-                                               language=language, ip=ip, now=utcnow())
+                                               language=language, ip=ip, now=utcnow(), actor=current_actor())
         elif kind == "webhook":
             done = subscribers.subscribe_webhook(
                 session, url=values.get("url"), secret=values.get("secret"), components=chosen, language=language,
                 ip=ip, now=utcnow(), allowed_networks=parse_networks(current_app.config.get("ALLOWED_NETWORKS", [])),
+                actor=current_actor(),
             )
         else:
             raise InvalidInput("kind", "choose e-mail or webhook", reason="invalid")
@@ -95,7 +97,7 @@ def confirm(token: str) -> Any:
     """The confirmation link from the mail: one click starts the subscription."""
     session = get_session()
     try:
-        subscriber = subscribers.confirm(session, token=token, now=utcnow())
+        subscriber = subscribers.confirm(session, token=token, actor=current_actor(), now=utcnow())
     except NotFound:
         return _page("public/subscription.html", 404, outcome="unknown", subscriber=None)
     except InvalidInput as error:
@@ -111,7 +113,7 @@ def unsubscribe(token: str) -> Any:
     """The unsubscribe link in every message: one click, no login (POST for mail clients' one-click)."""
     session = get_session()
     try:
-        subscriber = subscribers.unsubscribe(session, token=token, now=utcnow())
+        subscriber = subscribers.unsubscribe(session, token=token, actor=current_actor(), now=utcnow())
     except NotFound:
         return _page("public/subscription.html", 404, outcome="unknown", subscriber=None)
     session.commit()

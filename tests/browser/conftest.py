@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 
 import pytest
+import sqlalchemy as sa
+from flask import Flask
 from playwright.sync_api import Page, expect
 
+from incidents.models import AuditRecord
 from tests.support.servers import LiveServer  # noqa: F401 (browser tests import it from here too)
 
 CHROMIUM = "/usr/bin/chromium"
@@ -51,3 +56,50 @@ def sign_in_page(page: Page, base: str, username: str) -> None:
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_role("button", name="登录").click()
     expect(page.get_by_role("link", name="事件看板")).to_be_visible()
+
+
+# The audit criterion (issue 7): every change a browser test makes must reach the audit log.
+# Each state-changing request the live server answers successfully is noted with its
+# X-Request-ID; after the test, each noted id must have at least one audit record.
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+@dataclass(frozen=True)
+class AnsweredChange:
+    method: str
+    path: str
+    status: int
+    request_id: str
+
+
+def _note_changes(app: Flask, noted: list[AnsweredChange]) -> None:
+    """Wrap the app's WSGI callable to note every successful state-changing request."""
+    inner = app.wsgi_app
+
+    def noting(environ: dict, start_response: Callable) -> Iterable[bytes]:
+        def start(status: str, headers: list[tuple[str, str]], exc_info: object = None) -> Callable:
+            code = int(status.split()[0])
+            if environ["REQUEST_METHOD"] not in SAFE_METHODS and code < 400:
+                request_id = next((v for k, v in headers if k.lower() == "x-request-id"), "")
+                noted.append(AnsweredChange(environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""), code, request_id))
+            return start_response(status, headers, exc_info)
+
+        return inner(environ, start)
+
+    app.wsgi_app = noting
+
+
+@pytest.fixture()
+def live_server(live_server: LiveServer, engine: sa.Engine) -> Iterator[LiveServer]:
+    """The shared live server, checked afterwards: every change it answered was audited."""
+    noted: list[AnsweredChange] = []
+    _note_changes(live_server.app, noted)
+    live_server.changes = noted  # what was noted, for a test that wants to see the net works
+    yield live_server
+    with engine.connect() as connection:
+        audited = set(connection.scalars(
+            sa.select(AuditRecord.request_id).where(AuditRecord.request_id.in_({c.request_id for c in noted}))))
+    missing = [c for c in noted if c.request_id not in audited]
+    if missing:
+        pytest.fail("state-changing requests with no audit record:\n" + "\n".join(
+            f"  {c.method} {c.path} -> {c.status} (request id {c.request_id or 'none'})" for c in missing))

@@ -49,7 +49,7 @@ def test_worker_job_polls_and_raises_with_the_contact_deadline(app, feed_server:
         source = sources.create_source(session, {"name": "微博", "url": url, "interval_s": 30},
                                        allowed_networks=parse_networks(config["ALLOWED_NETWORKS"]), actor=ADMIN,
                                        now=utcnow())
-        sources.poll_soon(session, source, now=utcnow())
+        sources.poll_soon(session, source, actor=Actor.system("test"), now=utcnow())
         session.commit()
         source_id = source.id
 
@@ -80,7 +80,7 @@ def test_worker_job_polls_and_raises_with_the_contact_deadline(app, feed_server:
         feed_server.set("/weibo", "weibo_v2.xml", etag='"v2"')
         appeared = utcnow()
         with factory() as session:
-            sources.poll_soon(session, session.get(MonitorSource, source_id), now=appeared)
+            sources.poll_soon(session, session.get(MonitorSource, source_id), actor=Actor.system("test"), now=appeared)
             session.commit()
 
         def raised() -> Incident | None:

@@ -108,7 +108,7 @@ def test_failing_webhook_is_paused_after_five_permanent_failures_and_shown_to_ad
     assert deliver().claimed == 0 and len(http_server.requests) == 5
     with sa.orm.Session(engine) as session:
         assert session.scalars(sa.select(AuditRecord.action).where(AuditRecord.target_type == "subscriber")).all() == [
-            "subscriber.paused"]
+            "subscriber.subscribed", "subscriber.paused"]
         assert session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)
                               .where(OutboxMessage.state == OutboxState.FAILED)) == 5
 
