@@ -8,21 +8,24 @@ import sqlalchemy as sa
 
 from console import subscriber_jobs
 from incidents import subscribers
+from incidents.actors import Actor
 from incidents.models import AuditRecord
 from incidents.subscriber_models import Subscriber, SubscriberState
 from tests.conftest import FIXED_NOW
 
+VISITOR = Actor(label="anonymous", ip="203.0.113.9")
+
 
 def _subscribe(session, email: str, at) -> Subscriber:  # noqa: ANN001
     return subscribers.subscribe_email(session, email=email, components=None, language="zh", ip="203.0.113.9",
-                                       now=at).subscriber
+                                       now=at, actor=VISITOR).subscriber
 
 
 def test_unconfirmed_addresses_are_erased_after_the_confirmation_window(db_session, engine) -> None:  # noqa: ANN001
     stale = _subscribe(db_session, "old@example.cn", FIXED_NOW)
     fresh = _subscribe(db_session, "new@example.cn", FIXED_NOW + timedelta(days=1))
     confirmed = _subscribe(db_session, "yes@example.cn", FIXED_NOW)
-    subscribers.confirm(db_session, token=confirmed.token, now=FIXED_NOW + timedelta(hours=1))
+    subscribers.confirm(db_session, token=confirmed.token, actor=VISITOR, now=FIXED_NOW + timedelta(hours=1))
     db_session.commit()
 
     # At the window's end exactly the link still works; a second later the subscription is gone.
