@@ -14,7 +14,7 @@ from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 
 from console import config as console_config
-from console import db, errors, i18n, labels, permissions, public_cache, public_labels
+from console import db, errors, i18n, labels, permissions, proxying, public_cache, public_labels
 from console.auth_tokens import authenticate_api_request
 from incidents.actors import Actor
 from incidents.models import User
@@ -99,6 +99,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.before_request(_assign_request_id)
     app.before_request(_enforce_permissions)
     app.after_request(_security_headers)
+    proxying.init_app(app)  # outermost: X-Forwarded-* from trusted proxies, Secure cookies over https
     return app
 
 
@@ -177,6 +178,8 @@ def _security_headers(response: Any) -> Any:
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     if "request_id" in g:
         response.headers["X-Request-ID"] = g.request_id
     return response
