@@ -169,11 +169,16 @@ def create_token(
 
 
 def token_for_secret(session: Session, secret: str, *, now: datetime) -> ApiToken | None:
-    """The live token with this secret, touching its last use; None when unknown or revoked."""
+    """The live token with this secret, touching its last use; None when unknown, revoked, or its
+    person's account is no longer active (a token issued to someone who left stops with them)."""
     digest = hashlib.sha256(secret.encode()).hexdigest()
     token = session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == digest))
     if token is None or token.revoked_at is not None:
         return None
+    if token.user_id is not None:
+        person = session.get(User, token.user_id)
+        if person is None or not person.active:
+            return None
     # Touch at most once a minute: a busy script should not write on every call.
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
         token.last_used_at = ensure_aware(now)
