@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
@@ -133,10 +134,17 @@ def login_retry_after(session: Session, *, username: str, ip: str, now: datetime
     return max(waits) if waits else None
 
 
+@functools.cache
+def _stand_in_hash() -> str:
+    """A hash no password matches, checked for unknown names so they take as long as known ones."""
+    return hash_password(secrets.token_urlsafe(32))
+
+
 def authenticate(session: Session, *, username: str, password: str, ip: str, now: datetime) -> User | None:
-    """Check a password and record the attempt; None on any failure (no hint which part)."""
+    """Check a password and record the attempt; None on any failure (no hint which part, not even by timing)."""
     user = session.scalar(sa.select(User).where(User.username == username))
-    ok = bool(user and user.active and check_password_hash(user.password_hash, password))
+    matches = check_password_hash(user.password_hash if user else _stand_in_hash(), password)
+    ok = bool(user and user.active and matches)
     session.add(LoginAttempt(username=username[:64], ip=ip[:64], at=ensure_aware(now), success=ok))
     return user if ok else None
 
