@@ -8,7 +8,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g, redirect, request, url_for
+from flask import Flask, g, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_htmx import HTMX
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
@@ -98,6 +99,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         raise RuntimeError(f"endpoints missing from the role matrix: {sorted(unmapped)}")
     app.before_request(_assign_request_id)
     app.before_request(_enforce_permissions)
+    app.before_request(_refuse_unstorable_form_text)
     app.after_request(_security_headers)
     proxying.init_app(app)  # outermost: X-Forwarded-* from trusted proxies, Secure cookies over https
     return app
@@ -155,6 +157,26 @@ def _enforce_permissions() -> Any:
             return errors.api_error(403, "forbidden", f"the role {role.value} may not do this")
         return errors.forbidden_page()
     return None
+
+
+STATE_CHANGING = ("POST", "PUT", "PATCH", "DELETE")
+
+
+def _refuse_unstorable_form_text() -> Any:
+    """A form value with a NUL character cannot be stored (PostgreSQL refuses it): a 400 naming the field.
+
+    JSON bodies are checked the same way by the API's body reader (console/views/api.py).
+    """
+    if request.method not in STATE_CHANGING or request.mimetype not in FORM_TYPES:
+        return None
+    for name, value in request.form.items(multi=True):
+        if "\x00" in value:
+            message = gettext("The field %(field)s contains a NUL character; remove it and try again.", field=name)
+            return render_template("errors/error.html", status=400, message=message), 400
+    return None
+
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 # A caller's own request id is kept when it is short and plain; anything else gets a fresh one.
