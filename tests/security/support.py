@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from incidents.netguard import IPAddress, UnsafeURL
+from tests.support.servers import serving
 
 
 @dataclass
@@ -49,17 +48,10 @@ class RecordingServer:
 def recording_server(host: str = "127.0.0.1", *, port: int = 0, ssl_context: object = None) -> Iterator[RecordingServer]:
     """A RecordingServer on `host` (any 127.x.y.z works on Linux), a free port unless given, until the block ends."""
     recorder = RecordingServer()
-    server = make_server(host, port, recorder, threaded=True, ssl_context=ssl_context)
-    recorder.port = server.server_port
-    recorder.base = f"{'https' if ssl_context else 'http'}://{host}:{server.server_port}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    with serving(recorder, host=host, port=port, ssl_context=ssl_context, poll_interval=0.05) as live:  # type: ignore[arg-type]
+        recorder.base = live.url
+        recorder.port = int(live.url.rsplit(":", 1)[1])
         yield recorder
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
-        server.server_close()
 
 
 class ScriptedResolver:
