@@ -8,13 +8,16 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g, redirect, request, url_for
+from flask import Flask, g, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_htmx import HTMX
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 
 from console import config as console_config
-from console import db, errors, i18n, labels, logs, metrics, observe, permissions, public_cache, public_labels
+from console import (
+    db, errors, i18n, labels, logs, metrics, observe, permissions, proxying, public_cache, public_labels,
+)
 from console.auth_tokens import authenticate_api_request
 from incidents.actors import Actor
 from incidents.models import User
@@ -101,12 +104,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         raise RuntimeError(f"endpoints missing from the role matrix: {sorted(unmapped)}")
     app.before_request(_assign_request_id)
     app.before_request(_enforce_permissions)
+    app.before_request(_refuse_unstorable_form_text)
     app.after_request(_security_headers)
-    # Running it for a team (issue 7): the outermost WSGI layer times and logs every request
-    # (the front cache's answers too); log lines as CRISIS_LOG_FORMAT says.
+    # Running it for a team (issue 7): a WSGI layer times and logs every request (the front
+    # cache's answers too); log lines as CRISIS_LOG_FORMAT says.
     observe.init_app(app)
     if app.config.get("LOG_FORMAT"):
         logs.configure(app.config["LOG_FORMAT"], app.config.get("LOG_LEVEL", "INFO"))
+    # Outermost, so the log and /metrics see the client behind a trusted proxy: X-Forwarded-*
+    # from trusted proxies only, Secure cookies over https.
+    proxying.init_app(app)
     return app
 
 
@@ -164,6 +171,26 @@ def _enforce_permissions() -> Any:
     return None
 
 
+STATE_CHANGING = ("POST", "PUT", "PATCH", "DELETE")
+
+
+def _refuse_unstorable_form_text() -> Any:
+    """A form value with a NUL character cannot be stored (PostgreSQL refuses it): a 400 naming the field.
+
+    JSON bodies are checked the same way by the API's body reader (console/views/api.py).
+    """
+    if request.method not in STATE_CHANGING or request.mimetype not in FORM_TYPES:
+        return None
+    for name, value in request.form.items(multi=True):
+        if "\x00" in value:
+            message = gettext("The field %(field)s contains a NUL character; remove it and try again.", field=name)
+            return render_template("errors/error.html", status=400, message=message), 400
+    return None
+
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
 # A caller's own request id is kept when it is short and plain; anything else gets a fresh one.
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
@@ -185,6 +212,8 @@ def _security_headers(response: Any) -> Any:
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     if "request_id" in g:
         response.headers["X-Request-ID"] = g.request_id
     return response

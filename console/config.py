@@ -30,6 +30,16 @@ def _seconds(name: str, default: float) -> float:
     return value
 
 
+def _proxy_hops() -> int:
+    """CRISIS_TRUSTED_PROXIES: how many reverse proxies stand in front (0: no X-Forwarded-* is believed)."""
+    raw = os.environ.get("CRISIS_TRUSTED_PROXIES", "").strip()
+    if not raw:
+        return 0
+    if not raw.isdigit() or int(raw) > 10:
+        raise ValueError(f"CRISIS_TRUSTED_PROXIES must be the number of proxies in front (0-10), not {raw!r}")
+    return int(raw)
+
+
 def _secret_key(instance_path: Path) -> str:
     """CRISIS_SECRET_KEY, else a key generated once and kept in the instance folder."""
     if key := os.environ.get("CRISIS_SECRET_KEY"):
@@ -58,6 +68,8 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "TIMEZONE": env("CRISIS_TIMEZONE", DEFAULT_TIMEZONE),
         "BABEL_DEFAULT_LOCALE": env("CRISIS_DEFAULT_LOCALE", "zh_Hans_CN"),
         "SESSION_COOKIE_SECURE": _bool(env("CRISIS_SECURE_COOKIES")),
+        # Reverse proxies in front whose X-Forwarded-For/-Proto/-Host/-Port are believed (console/proxying.py).
+        "TRUSTED_PROXIES": _proxy_hops(),
         "ALLOWED_NETWORKS": [n for n in env("CRISIS_ALLOWED_NETWORKS", "").split(",") if n.strip()],
         "BOARD_POLL_SECONDS": int(env("CRISIS_BOARD_POLL_SECONDS", "5")),
         "PUBLIC_URL": env("CRISIS_PUBLIC_URL", "http://127.0.0.1:5000"),

@@ -214,7 +214,9 @@ class FrontCache:
         if captured.get("status", "").startswith("200") and "set-cookie" not in names and "etag" in names:
             found = dict((name.lower(), value) for name, value in headers)
             etag, _weak = unquote_etag(found["etag"])
-            self.cache.put(key, StoredResponse(captured["status"], list(headers), body, etag,
+            # The request id named the request that rendered it, not the readers served from the store.
+            kept = [(name, value) for name, value in headers if name.lower() != "x-request-id"]
+            self.cache.put(key, StoredResponse(captured["status"], kept, body, etag,
                                                parse_date(found.get("last-modified"))))
         return [body]
 

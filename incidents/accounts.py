@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
@@ -106,14 +107,20 @@ def login_retry_after(session: Session, *, username: str, ip: str, now: datetime
     return max(waits) if waits else None
 
 
+@functools.cache
+def _stand_in_hash() -> str:
+    """A hash no password matches, checked for unknown names so they take as long as known ones."""
+    return hash_password(secrets.token_urlsafe(32))
+
+
 def authenticate(
     session: Session, *, username: str, password: str, ip: str, now: datetime, request_id: str = ""
 ) -> User | None:
-    """Check a password and record the attempt; None on any failure (no hint which part).
-
-    A success is audited too (a new signed-in session is a change of who may act)."""
+    """Check a password and record the attempt; None on any failure (no hint which part, not even
+    by timing). A success is audited too (a new signed-in session is a change of who may act)."""
     user = session.scalar(sa.select(User).where(User.username == username))
-    ok = bool(user and user.active and check_password_hash(user.password_hash, password))
+    matches = check_password_hash(user.password_hash if user else _stand_in_hash(), password)
+    ok = bool(user and user.active and matches)
     session.add(LoginAttempt(username=username[:64], ip=ip[:64], at=ensure_aware(now), success=ok))
     if not ok or user is None:
         return None
@@ -157,11 +164,16 @@ def create_token(
 
 
 def token_for_secret(session: Session, secret: str, *, now: datetime) -> ApiToken | None:
-    """The live token with this secret, touching its last use; None when unknown or revoked."""
+    """The live token with this secret, touching its last use; None when unknown, revoked, or its
+    person's account is no longer active (a token issued to someone who left stops with them)."""
     digest = hashlib.sha256(secret.encode()).hexdigest()
     token = session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == digest))
     if token is None or token.revoked_at is not None:
         return None
+    if token.user_id is not None:
+        person = session.get(User, token.user_id)
+        if person is None or not person.active:
+            return None
     # Touch at most once a minute: a busy script should not write on every call.
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
         token.last_used_at = ensure_aware(now)

@@ -1,20 +1,23 @@
 """Outbound URL safety: refuse requests to private, loopback and link-local addresses.
 
 Feed URLs and webhook URLs are typed by people (or by attackers through a subscription
-form), so every outbound request the console makes calls `check_url` first; callers that
+form), so every outbound request the console makes is vetted by `check_url`; callers that
 follow redirects check every hop, and webhook deliveries do not follow redirects at all.
 Addresses an operator trusts (e.g. a self-hosted RSSHub on 10.0.0.5, or 127.0.0.1 in tests)
 are allowed explicitly with CIDR networks in `allowed_networks`.
 
-Known gap: the name is resolved here and again by the HTTP client, so a DNS answer that
-changes in between (rebinding) is not caught yet; pinning the checked address is planned.
+`check_url` returns the addresses it vetted, and `incidents.guarded_http` connects to one of
+them rather than letting the HTTP client resolve the name again: a DNS answer that changes
+between the check and the connection (rebinding) cannot send a request anywhere unchecked.
+The resolver is a parameter (`Resolver`), so tests can answer names the way an attacker's
+DNS server would.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from urllib.parse import urlsplit
 
 ALLOWED_SCHEMES = ("http", "https")
@@ -58,6 +61,10 @@ def is_allowed_address(address: IPAddress, allowed_networks: Sequence[IPNetwork]
     return _is_public(address)
 
 
+# host, port -> every address of the host; raises UnsafeURL when it has none.
+Resolver = Callable[[str, int], list[IPAddress]]
+
+
 def resolve(host: str, port: int) -> list[IPAddress]:
     """Every address the host name resolves to (an IP literal resolves to itself)."""
     try:
@@ -67,8 +74,8 @@ def resolve(host: str, port: int) -> list[IPAddress]:
     return [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
 
 
-def check_url(url: str, allowed_networks: Sequence[IPNetwork] = ()) -> None:
-    """Raise UnsafeURL unless the URL is http(s) and every address of its host is allowed."""
+def check_url(url: str, allowed_networks: Sequence[IPNetwork] = (), *, resolver: Resolver = resolve) -> list[IPAddress]:
+    """The host's addresses, all allowed; UnsafeURL unless the URL is http(s) and every address passes."""
     try:
         parts = urlsplit(url)
         port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -80,9 +87,13 @@ def check_url(url: str, allowed_networks: Sequence[IPNetwork] = ()) -> None:
         raise UnsafeURL("the URL has no host")
     if parts.username or parts.password:
         raise UnsafeURL("credentials in the URL are not allowed")
-    addresses = resolve(parts.hostname, port)
+    try:
+        addresses: list[IPAddress] = [ipaddress.ip_address(parts.hostname)]  # a literal needs no lookup
+    except ValueError:
+        addresses = resolver(parts.hostname, port)
     if not addresses:
         raise UnsafeURL(f"host {parts.hostname!r} has no address")
     for address in addresses:
         if not is_allowed_address(address, allowed_networks):
             raise UnsafeURL(f"address {address} of host {parts.hostname!r} is not public")
+    return addresses

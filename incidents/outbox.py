@@ -50,6 +50,7 @@ from incidents.accounts import record_audit
 from incidents.actors import Actor
 from incidents.channels import ChannelConfigError, DeliveryResult, Message
 from incidents.errors import InvalidInput, NotFound
+from incidents.guarded_http import guarded_session
 from incidents.models import DeliveryAttempt, OutboxMessage, OutboxState, TeamChannel
 from incidents.netguard import IPNetwork
 from incidents.subscriber_fanout import CONFIRM_EVENT, absolutize
@@ -271,7 +272,7 @@ def _deliver_target(
     report = DeliveryReport()
     with sessions() as session:
         destination = _destination(session, target, setup)
-    with requests.Session() as http:
+    with guarded_session(setup.allowed_networks) as http:
         for index, item in enumerate(items):
             refusal = destination.refuses(item)
             if refusal:

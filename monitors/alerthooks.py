@@ -94,6 +94,9 @@ def _decode(data: bytes | str | Mapping[str, Any]) -> dict[str, Any]:
 
 def _valid_text(text: str, name: str) -> str:
     # JSON may carry lone surrogates ("\\ud800"); they cannot be stored or hashed as UTF-8.
+    # Nor NUL ("\\u0000"): PostgreSQL refuses it in text.
+    if "\x00" in text:
+        raise HookPayloadError("contains a NUL character", name)
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

@@ -1,7 +1,8 @@
 """Fetch one feed safely and decide when to poll it next.
 
 `fetch_feed` guards every hop (including redirects, followed by hand) with
-`incidents.netguard.check_url`, caps the *decoded* body size while streaming, enforces a
+`incidents.netguard.check_url` and connects to the address it vetted (`incidents.guarded_http`,
+so a DNS answer that changes after the check is never used), caps the *decoded* body size while streaming, enforces a
 total wall-clock deadline (a server trickling one byte per second is cut off), does
 conditional GETs with the stored ETag/Last-Modified, and reports errors as text a person
 can act on. `next_poll_at` turns the outcome into the next poll time.
@@ -22,7 +23,8 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 import requests
 import urllib3
 
-from incidents.netguard import IPNetwork, UnsafeURL, check_url
+from incidents.guarded_http import guard, guarded_session
+from incidents.netguard import IPNetwork, UnsafeURL
 
 USER_AGENT = "CrisisConsole/0.1 (+feed monitor)"
 ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
@@ -202,19 +204,20 @@ def fetch_feed(
     """GET one feed URL safely; never raises for network or server problems (see FetchResult).
 
     `extra_headers` (e.g. a Cookie for a private RSSHub) are only sent to the original
-    origin, never to a host a redirect points at. A session we create ignores proxy
-    environment variables, since a proxy would bypass the address checks.
+    origin, never to a host a redirect points at. A given session is guarded
+    (`incidents.guarded_http.guard`): proxies and other adapters would bypass the checks.
     """
     now = now or datetime.now(UTC)
     started = time.monotonic()
     deadline = started + deadline_s
-    own_session = session is None
-    if session is None:
-        session = requests.Session()
-        session.trust_env = False
-    origin = _origin(url)
     current = url
-    visited = {urldefrag(url)[0]}
+    try:
+        origin, visited = _origin(url), {urldefrag(url)[0]}
+    except ValueError:  # e.g. an unclosed IPv6 bracket: urllib cannot even split it
+        return FetchResult(status="error", url=url, final_url=url, error_code="unsafe_url",
+                           error="refused to connect: the URL is malformed")
+    own_session = session is None
+    session = guarded_session(allowed_networks) if session is None else guard(session, allowed_networks)
 
     def result(status: str, **kwargs: object) -> FetchResult:
         return FetchResult(status=status, url=url, final_url=current,
@@ -222,10 +225,6 @@ def fetch_feed(
 
     try:
         for hop in range(max_redirects + 1):
-            try:
-                check_url(current, allowed_networks)
-            except UnsafeURL as exc:
-                return result("error", error_code="unsafe_url", error=f"refused to connect: {exc}")
             headers = {"User-Agent": USER_AGENT, "Accept": ACCEPT, "Accept-Encoding": "gzip, deflate"}
             if etag:
                 headers["If-None-Match"] = etag
@@ -239,6 +238,8 @@ def fetch_feed(
             try:
                 resp = session.get(current, headers=headers, stream=True, allow_redirects=False,
                                    timeout=(min(connect_timeout, remaining), min(read_timeout, remaining)))
+            except UnsafeURL as exc:  # the guarded session vets every hop before connecting
+                return result("error", error_code="unsafe_url", error=f"refused to connect: {exc}")
             except requests.exceptions.ConnectTimeout:
                 return result("error", error_code="connect_timeout", error="timed out connecting to the server")
             except requests.exceptions.ReadTimeout:
@@ -278,13 +279,18 @@ def _handle(resp: requests.Response, *, current: str, hop: int, max_redirects: i
         location = resp.headers.get("Location")
         if not location:
             return "error", {**info, "error_code": "bad_redirect", "error": f"HTTP {code} redirect without a Location"}
-        target = urljoin(current, location.strip())
-        if urldefrag(target)[0] in visited:
+        try:
+            target = urljoin(current, location.strip())
+            hop_key = urldefrag(target)[0]
+        except ValueError:
+            return "error", {**info, "error_code": "bad_redirect",
+                             "error": f"HTTP {code} redirect to a malformed address"}
+        if hop_key in visited:
             return "error", {**info, "error_code": "redirect_loop", "error": "the server redirects in a loop"}
         if hop >= max_redirects:
             return "error", {**info, "error_code": "too_many_redirects",
                              "error": f"more than {max_redirects} redirects"}
-        visited.add(urldefrag(target)[0])
+        visited.add(hop_key)
         return target
     if code == 304:
         return "not_modified", {**info, "etag": resp.headers.get("ETag") or etag,

@@ -46,7 +46,27 @@ def _body(allowed: set[str]) -> dict[str, Any]:
     unknown = sorted(set(payload) - allowed)
     if unknown:
         raise BadRequest(f"unknown field {unknown[0]!r}", unknown[0])
+    for key, value in payload.items():
+        _check_text(value, key)
     return payload
+
+
+def _check_text(value: Any, field: str) -> None:
+    """Refuse text no database can store: NUL characters (PostgreSQL) and lone surrogates (UTF-8)."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise InvalidInput(field, f"{field} contains a NUL character", reason="invalid")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidInput(field, f"{field} contains invalid Unicode (a lone surrogate)", reason="invalid") from None
+    elif isinstance(value, dict):
+        for key, inner in value.items():
+            _check_text(key, field)
+            _check_text(inner, f"{field}.{key}")
+    elif isinstance(value, list):
+        for inner in value:
+            _check_text(inner, field)
 
 
 def _string(payload: dict[str, Any], key: str, required: bool = False) -> str | None:

@@ -20,8 +20,13 @@ bp = Blueprint("auth", __name__)
 
 
 def _safe_next(target: str | None) -> str:
-    """Only same-site relative paths: a login link must not bounce people elsewhere."""
-    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+    """Only same-site relative paths: a login link must not bounce people elsewhere.
+
+    Browsers read a backslash as a slash and drop tabs and newlines from URLs, so a path with
+    either (slash-backslash-evil.example) could leave the site: such targets are refused too.
+    """
+    if (target and target.startswith("/") and not target.startswith("//") and "\\" not in target
+            and not any(ch < " " or ch == "\x7f" for ch in target) and not urlsplit(target).netloc):
         return target
     return url_for("board.index")
 
@@ -41,7 +46,8 @@ def login() -> Any:
         if wait is not None:
             minutes = max(1, math.ceil(wait.total_seconds() / 60))
             error = gettext("Too many failed sign-ins. Try again in %(minutes)s minutes.", minutes=minutes)
-            return render_template("auth/login.html", error=error, username=username), 429
+            retry = str(max(1, math.ceil(wait.total_seconds())))
+            return render_template("auth/login.html", error=error, username=username), 429, {"Retry-After": retry}
         user = accounts.authenticate(
             session, username=username, password=request.form.get("password", ""), ip=ip, now=now,
             request_id=current_actor().request_id,

@@ -1,7 +1,8 @@
 """One guarded HTTP POST, with failures turned into DeliveryResult values.
 
-Every HTTP channel goes through `post`: it checks the URL with `netguard.check_url`,
-never follows redirects, bounds how much of the answer it reads, and classifies
+Every HTTP channel goes through `post`: it sends through a guarded session
+(`incidents.guarded_http`: the URL checked by `netguard.check_url`, the connection made to
+the address that was checked), never follows redirects, bounds how much of the answer it reads, and classifies
 network errors and non-2xx statuses. Platform modules only interpret a 2xx body.
 """
 
@@ -17,7 +18,8 @@ from urllib.parse import urlsplit
 
 import requests
 
-from incidents.netguard import IPNetwork, UnsafeURL, check_url
+from incidents.guarded_http import guard, guarded_session
+from incidents.netguard import IPNetwork, UnsafeURL
 
 from .base import DeliveryResult
 
@@ -106,15 +108,10 @@ def post(
 ) -> DeliveryResult:
     """POST `body` to `url`; a 2xx answer is judged by `read` (each platform says success its
     own way), anything else is a failure."""
-    try:
-        check_url(url, allowed_networks)
-    except UnsafeURL as exc:
-        return DeliveryResult.failure(f"refused unsafe URL: {exc}", retryable=False)
-
     send_headers = {"User-Agent": USER_AGENT, "Content-Type": "application/json; charset=utf-8"}
     send_headers.update(headers or {})
     own_session = session is None
-    http = requests.Session() if own_session else session
+    http = guarded_session(allowed_networks) if own_session else guard(session, allowed_networks)
     host = host_of(url)
     try:
         try:
@@ -126,6 +123,8 @@ def post(
                 allow_redirects=False,
                 stream=True,
             )
+        except UnsafeURL as exc:  # vetted by the guarded session before it connects
+            return DeliveryResult.failure(f"refused unsafe URL: {exc}", retryable=False)
         except requests.Timeout:
             return DeliveryResult.failure(f"timeout after {_seconds(timeout)}", retryable=True)
         except requests.ConnectionError as exc:

@@ -1,0 +1,188 @@
+"""Login brute force is held by the rate limit; API tokens are revocable and scoped to roles.
+
+The limit is 10 failures in 15 minutes per account and per client address
+(incidents/accounts.py). There is no password login under /api/v1: scripts authenticate
+with bearer tokens only (checked below), so the web form is the one login path to hold.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from console import create_app
+from incidents import accounts
+from incidents.accounts import LOGIN_MAX_FAILURES
+from incidents.actors import Actor
+from incidents.models import LoginAttempt, Role, User
+from tests.conftest import FIXED_NOW, PASSWORD
+from tests.support.snapshot import snapshot
+
+
+def _login(client, username: str, password: str, ip: str = "198.51.100.7", **headers: str):  # noqa: ANN001, ANN202
+    return client.post("/login", data={"username": username, "password": password},
+                       environ_base={"REMOTE_ADDR": ip}, headers=headers)
+
+
+def _signed_in(client) -> bool:  # noqa: ANN001
+    return client.get("/").status_code == 200
+
+
+def test_one_account_is_locked_after_ten_failures_from_many_addresses(app, make_user) -> None:  # noqa: ANN001
+    victim = make_user(Role.ADMIN, "victim")
+    make_user(Role.AGENT, "bystander")
+    attacker = app.test_client()
+    for n in range(LOGIN_MAX_FAILURES):
+        assert _login(attacker, "victim", f"guess-{n}", ip=f"203.0.113.{n + 1}").status_code == 401
+    # The right password, from yet another address, is refused too while the account is held.
+    held = _login(attacker, "victim", PASSWORD, ip="203.0.113.200")
+    assert held.status_code == 429 and not _signed_in(attacker)
+    assert 0 < int(held.headers["Retry-After"]) <= 15 * 60
+    # Whitespace around the name is the same account.
+    assert _login(attacker, " victim ", PASSWORD, ip="203.0.113.201").status_code == 429
+    # Other people are not held, even from an address that tried the victim.
+    other = app.test_client()
+    assert _login(other, "bystander", PASSWORD, ip="203.0.113.1").status_code == 303
+    assert victim.username == "victim"
+
+
+def test_one_address_is_held_after_ten_failures_across_accounts(app, make_user) -> None:  # noqa: ANN001
+    make_user(Role.AGENT, "agent-a")
+    attacker = app.test_client()
+    for n in range(LOGIN_MAX_FAILURES):
+        assert _login(attacker, f"user{n}", "wrong-password", ip="192.0.2.66").status_code == 401
+    assert _login(attacker, "agent-a", PASSWORD, ip="192.0.2.66").status_code == 429
+    assert not _signed_in(attacker)
+    assert _login(app.test_client(), "agent-a", PASSWORD, ip="192.0.2.67").status_code == 303
+
+
+def test_a_held_attempt_is_not_even_checked_or_recorded(app, make_user, engine) -> None:  # noqa: ANN001
+    """While held, guesses cost nothing and leave no trace that could be used to probe passwords."""
+    make_user(Role.AGENT, "probe")
+    client = app.test_client()
+    for n in range(LOGIN_MAX_FAILURES):
+        _login(client, "probe", f"nope-{n}")
+    before = snapshot(engine)
+    assert _login(client, "probe", PASSWORD).status_code == 429
+    assert _login(client, "probe", "still-wrong").status_code == 429
+    assert snapshot(engine) == before
+
+
+def test_forged_forwarded_for_does_not_dodge_the_address_limit(app, make_user) -> None:  # noqa: ANN001
+    """Without CRISIS_TRUSTED_PROXIES an X-Forwarded-For is the client's word: ignored."""
+    make_user(Role.AGENT, "agent-b")
+    client = app.test_client()
+    for n in range(LOGIN_MAX_FAILURES):
+        _login(client, f"nobody{n}", "x" * 12, ip="192.0.2.80", **{"X-Forwarded-For": f"10.9.8.{n}"})
+    response = _login(client, "agent-b", PASSWORD, ip="192.0.2.80", **{"X-Forwarded-For": "10.9.9.9"})
+    assert response.status_code == 429
+
+
+def test_behind_a_trusted_proxy_each_client_is_counted_on_its_own(engine, database_url, make_user) -> None:  # noqa: ANN001
+    make_user(Role.AGENT, "agent-c")
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "ENGINE": engine, "WTF_CSRF_ENABLED": False,
+                      "SECRET_KEY": "test-secret", "TRUSTED_PROXIES": 1})
+    proxy = "10.0.0.2"  # every request arrives from the proxy
+    client = app.test_client()
+    for n in range(LOGIN_MAX_FAILURES):
+        _login(client, f"nobody{n}", "x" * 12, ip=proxy, **{"X-Forwarded-For": "203.0.113.50"})
+    assert _login(client, "agent-c", PASSWORD, ip=proxy, **{"X-Forwarded-For": "203.0.113.50"}).status_code == 429
+    other = app.test_client()
+    assert _login(other, "agent-c", PASSWORD, ip=proxy, **{"X-Forwarded-For": "203.0.113.51"}).status_code == 303
+    with app.extensions["db_sessionmaker"]() as session:
+        addresses = set(session.scalars(sa.select(LoginAttempt.ip)))
+    assert addresses == {"203.0.113.50", "203.0.113.51"}
+
+
+def test_there_is_no_password_login_under_the_api(app) -> None:  # noqa: ANN001
+    """Scripts use bearer tokens; a password endpoint there would be a second path to hold."""
+    api_rules = [rule.rule for rule in app.url_map.iter_rules() if rule.rule.startswith(("/api/", "/hooks/"))]
+    assert api_rules and not [r for r in api_rules if "login" in r or "session" in r or "password" in r]
+    client = app.test_client()
+    response = client.post("/api/v1/login", json={"username": "admin", "password": PASSWORD})
+    assert response.status_code in (401, 404)
+
+
+# --- API tokens ----------------------------------------------------------------------------------
+
+def test_a_revoked_token_is_refused_at_once(app, client) -> None:  # noqa: ANN001
+    """What `crisis token create` / `crisis token revoke` do, through the same account functions."""
+    with app.extensions["db_sessionmaker"]() as session:
+        _token, secret = accounts.create_token(session, name="deploy-bot", role="duty_manager", user_id=None,
+                                               actor=Actor.system("test"), now=FIXED_NOW)
+        session.commit()
+    headers = {"Authorization": f"Bearer {secret}"}
+    assert client.get("/api/v1/incidents", headers=headers).status_code == 200
+    hook = client.post(f"/hooks/generic?token={secret}", json={"title": "磁盘满", "status": "firing"})
+    assert hook.status_code == 201
+    with app.extensions["db_sessionmaker"]() as session:
+        accounts.revoke_token(session, name="deploy-bot", actor=Actor.system("test"), now=FIXED_NOW)
+        session.commit()
+    assert client.get("/api/v1/incidents", headers=headers).status_code == 401
+    assert client.post("/api/v1/incidents", headers=headers,
+                       json={"kind": "outage", "severity": "P1", "title": "x"}).status_code == 401
+    assert client.post(f"/hooks/generic?token={secret}", json={"title": "磁盘满", "status": "firing"}).status_code == 401
+    assert client.get("/api/v1/incidents", headers={"Authorization": f"Bearer {secret}x"}).status_code == 401
+
+
+def test_tokens_are_scoped_to_their_role(app, client, api_as) -> None:  # noqa: ANN001
+    admin, comms, agent, viewer = (api_as(r) for r in (Role.ADMIN, Role.COMMS, Role.AGENT, Role.VIEWER))
+    ref = admin("POST", "/api/v1/incidents", json={"kind": "outage", "severity": "P2", "title": "短信延迟"}).json[
+        "reference"]
+    version = admin("GET", f"/api/v1/incidents/{ref}").json["version"]
+    # comms speaks for the company but does not command: no transition, acknowledgement or edit.
+    assert comms("POST", f"/api/v1/incidents/{ref}/transitions", json={"to": "identified"}).status_code == 403
+    assert comms("POST", f"/api/v1/incidents/{ref}/acknowledge").status_code == 403
+    assert comms("PATCH", f"/api/v1/incidents/{ref}", json={"version": version, "title": "x"}).status_code == 403
+    # (202: the update waits for a duty manager's sign-off, as the comms settings may ask)
+    assert comms("POST", f"/api/v1/incidents/{ref}/updates", json={"body": "正在处理"}).status_code in (201, 202)
+    # agents work the case but do not publish; viewers only read.
+    assert agent("POST", f"/api/v1/incidents/{ref}/updates", json={"body": "x"}).status_code == 403
+    assert agent("POST", f"/api/v1/incidents/{ref}/notes", json={"body": "已联系"}).status_code == 201
+    assert viewer("POST", f"/api/v1/incidents/{ref}/notes", json={"body": "x"}).status_code == 403
+    assert viewer("POST", "/hooks/generic", json={"title": "x", "status": "firing"}).status_code == 403
+    assert viewer("GET", f"/api/v1/incidents/{ref}").status_code == 200
+    # Admin-only settings stay admin-only for every lesser token.
+    for call in (comms, agent, viewer):
+        assert call("GET", "/api/v1/channels").status_code == 403
+    after = admin("GET", f"/api/v1/incidents/{ref}").json
+    assert after["status"] == "investigating" and after["title"] == "短信延迟"
+
+
+def test_a_query_token_works_only_for_alert_hooks(client, api_as) -> None:  # noqa: ANN001
+    """?token= exists for senders that cannot set headers; the API proper never reads it (it leaks into logs)."""
+    call = api_as(Role.ADMIN)
+    assert client.get(f"/api/v1/incidents?token={call.token}").status_code == 401
+    assert client.post(f"/hooks/generic?token={call.token}", json={"title": "x", "status": "firing"}).status_code == 201
+
+
+def test_a_token_stops_with_its_persons_account(app, client, make_user) -> None:  # noqa: ANN001
+    """A token issued to someone works while their account is active, and not after it is deactivated."""
+    person = make_user(Role.DUTY_MANAGER, "leaver")
+    with app.extensions["db_sessionmaker"]() as session:
+        _token, secret = accounts.create_token(session, name="leaver-laptop", role="duty_manager",
+                                               user_id=person.id, actor=Actor.system("test"), now=FIXED_NOW)
+        session.commit()
+    headers = {"Authorization": f"Bearer {secret}"}
+    assert client.get("/api/v1/notifications", headers=headers).status_code == 200
+    with app.extensions["db_sessionmaker"]() as session:
+        session.get(User, person.id).active = False
+        session.commit()
+    assert client.get("/api/v1/notifications", headers=headers).status_code == 401
+    assert client.get("/api/v1/incidents", headers=headers).status_code == 401
+
+
+def test_sign_in_never_sends_people_to_another_site(app, make_user) -> None:  # noqa: ANN001
+    """?next= after sign-in and the language switch stay on this site, whatever the spelling."""
+    user = make_user(Role.AGENT, "traveller")
+    for target in ["//evil.example/", "/\\evil.example/", "/\\/evil.example", "/\t/evil.example",
+                   "/\n/evil.example", "https://evil.example/", "javascript:alert(1)"]:
+        client = app.test_client()
+        response = client.post("/login", query_string={"next": target},
+                               data={"username": user.username, "password": PASSWORD})
+        assert response.status_code == 303
+        assert response.headers["Location"] == "/", (target, response.headers["Location"])
+        switched = client.post("/language", data={"locale": "en", "next": target})
+        assert switched.headers["Location"] == "/", (target, switched.headers["Location"])
+    kept = app.test_client().post("/login", query_string={"next": "/incidents/new?kind=outage"},
+                                  data={"username": user.username, "password": PASSWORD})
+    assert kept.headers["Location"] == "/incidents/new?kind=outage"
