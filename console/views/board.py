@@ -58,5 +58,6 @@ def index() -> Any:
             poll_seconds=current_app.config["BOARD_POLL_SECONDS"],
         )
 
+    # The rows (not the page, which names the reader) are the same for everyone with these filters.
     return conditional(fingerprint, render, status=422 if filter_error else 200,
-                       vary=("HX-Request", "HX-Target"))
+                       vary=("HX-Request", "HX-Target"), shared=fragment)
