@@ -9,7 +9,7 @@ UpdateDraft with its own short deadline on the clock, never public until approve
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,7 +24,8 @@ from incidents.actors import Actor
 from incidents.comms_models import DraftState, UpdateDraft
 from incidents.components import component_status
 from incidents.deadlines import _reason, handle_event, record_event, start_deadline
-from incidents.errors import InvalidInput, NotFound
+from incidents.errors import InvalidInput
+from incidents.lookup import of_incident
 from incidents.lifecycle import Kind, Severity, Status
 from incidents.models import EventKind, Incident, StatusUpdate
 from incidents.playbooks import Rule, effective_playbook
@@ -59,6 +60,17 @@ def _minutes(value: Any, field: str, low: int) -> int:
     return number
 
 
+def _each_kind(raw: Any, key: str, shape: str, known: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
+    """The (kind, value) pairs of a per-kind setting, refusing a non-map and kinds not in `known`, in turn."""
+    if not isinstance(raw, Mapping):
+        raise InvalidInput(key, f"{key} maps each kind to {shape}", reason="invalid")
+    for kind_name, item in raw.items():
+        if kind_name not in known:
+            raise InvalidInput(key, f"unknown kind {kind_name!r}", reason="choice",
+                               allowed=", ".join(k.value for k in Kind))
+        yield kind_name, item
+
+
 def save_comms_settings(session: Session, value: Mapping[str, Any], *, actor: Actor, now: datetime) -> dict[str, Any]:
     """Validate and store the comms settings (audited); keys left out keep their value."""
     merged = comms_settings(session)
@@ -66,25 +78,13 @@ def save_comms_settings(session: Session, value: Mapping[str, Any], *, actor: Ac
     if unknown:
         raise InvalidInput(unknown[0], f"unknown setting {unknown[0]!r}", reason="not_editable")
     if "signoff" in value:
-        signoff = value["signoff"]
-        if not isinstance(signoff, Mapping):
-            raise InvalidInput("signoff", "signoff maps each kind to its severities", reason="invalid")
-        for kind_name, severities in signoff.items():
-            if kind_name not in merged["signoff"]:
-                raise InvalidInput("signoff", f"unknown kind {kind_name!r}", reason="choice",
-                                   allowed=", ".join(k.value for k in Kind))
+        for kind_name, severities in _each_kind(value["signoff"], "signoff", "its severities", merged["signoff"]):
             if not isinstance(severities, list | tuple) or any(s not in {v.value for v in Severity} for s in severities):
                 raise InvalidInput(f"signoff.{kind_name}", "list severities among P1, P2, P3, P4", reason="choice",
                                    allowed="P1, P2, P3, P4")
             merged["signoff"][kind_name] = sorted(set(severities))
     if "holding" in value:
-        holding = value["holding"]
-        if not isinstance(holding, Mapping):
-            raise InvalidInput("holding", "holding maps each kind to true or false", reason="invalid")
-        for kind_name, enabled in holding.items():
-            if kind_name not in merged["holding"]:
-                raise InvalidInput("holding", f"unknown kind {kind_name!r}", reason="choice",
-                                   allowed=", ".join(k.value for k in Kind))
+        for kind_name, enabled in _each_kind(value["holding"], "holding", "true or false", merged["holding"]):
             if not isinstance(enabled, bool):
                 raise InvalidInput(f"holding.{kind_name}", "true or false", reason="invalid")
             merged["holding"][kind_name] = enabled
@@ -242,10 +242,7 @@ def submit(
 # --- sign-off ------------------------------------------------------------------------------
 
 def get_draft(session: Session, incident: Incident, draft_id: int) -> UpdateDraft:
-    draft = session.get(UpdateDraft, draft_id)
-    if draft is None or draft.incident_id != incident.id:
-        raise NotFound(f"no draft {draft_id} on {incident.reference}")
-    return draft
+    return of_incident(session, UpdateDraft, draft_id, incident, "draft")
 
 
 def drafts(session: Session, incident: Incident, *, pending_only: bool = False) -> list[UpdateDraft]:

@@ -22,7 +22,8 @@ from incidents import clock
 from incidents.actors import Actor
 from incidents.audit import record_incident_event
 from incidents.business_hours import BusinessCalendar
-from incidents.errors import InvalidInput, NotFound
+from incidents.errors import InvalidInput
+from incidents.lookup import of_incident
 from incidents.lifecycle import Kind, Status
 from incidents.models import CalendarDay, Deadline, DeadlineState, EventKind, Incident, TimelineEvent, User
 from incidents.playbooks import Rule, effective_playbook
@@ -326,10 +327,7 @@ def add_promise(
 
 
 def get_deadline(session: Session, incident: Incident, deadline_id: int) -> Deadline:
-    deadline = session.get(Deadline, deadline_id)
-    if deadline is None or deadline.incident_id != incident.id:
-        raise NotFound(f"no deadline {deadline_id} on {incident.reference}")
-    return deadline
+    return of_incident(session, Deadline, deadline_id, incident, "deadline")
 
 
 def _reason(value: str | None, *, required: bool) -> str:

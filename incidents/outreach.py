@@ -21,7 +21,8 @@ from incidents import contact_fields
 from incidents.actors import Actor
 from incidents.audit import record_audit
 from incidents.deadlines import add_deadline, handle_event, record_event
-from incidents.errors import InvalidInput, NotFound
+from incidents.errors import InvalidInput
+from incidents.lookup import of_incident
 from incidents.lifecycle import Status
 from incidents.models import EventKind, Incident, TimelineEvent
 from incidents.monitor_models import Mention
@@ -212,17 +213,11 @@ def add_poster_contact(
 
 
 def get_contact(session: Session, incident: Incident, contact_id: int) -> AffectedContact:
-    contact = session.get(AffectedContact, contact_id)
-    if contact is None or contact.incident_id != incident.id:
-        raise NotFound(f"no affected customer {contact_id} on {incident.reference}")
-    return contact
+    return of_incident(session, AffectedContact, contact_id, incident, "affected customer")
 
 
 def get_compensation(session: Session, incident: Incident, compensation_id: int) -> Compensation:
-    compensation = session.get(Compensation, compensation_id)
-    if compensation is None or compensation.incident_id != incident.id:
-        raise NotFound(f"no compensation {compensation_id} on {incident.reference}")
-    return compensation
+    return of_incident(session, Compensation, compensation_id, incident, "compensation")
 
 
 def _choice(enum_type: type, value: Any, field: str, *, required: bool) -> Any:

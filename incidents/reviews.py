@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 from incidents import deadlines
 from incidents.actors import Actor
 from incidents.deadlines import record_event
-from incidents.errors import InvalidInput, NotFound, StaleVersion
+from incidents.errors import InvalidInput, StaleVersion
+from incidents.lookup import of_incident
 from incidents.lifecycle import Status
 from incidents.models import EventKind, Incident, StatusUpdate, User
 from incidents.monitor_models import Mention
@@ -235,10 +236,7 @@ def add_action_item(
 
 def get_action_item(session: Session, incident: Incident, item_id: int) -> ActionItem:
     """One action item of this incident, or NotFound."""
-    item = session.get(ActionItem, item_id)
-    if item is None or item.incident_id != incident.id:
-        raise NotFound(f"no action item {item_id} on {incident.reference}")
-    return item
+    return of_incident(session, ActionItem, item_id, incident, "action item")
 
 
 def settle_action_item(

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Locator, expect
 
 from incidents import accounts, service
 from incidents.actors import Actor
@@ -42,6 +42,16 @@ def _shot(page, name: str) -> None:  # noqa: ANN001
     shutil.copy(path, f"/tmp/review-{name}.png")
 
 
+def _save_plan(case: Locator) -> None:
+    """Open step 4 and save the plan: refund in full and a new tin, by 10:00 tomorrow."""
+    step4 = case.locator("#case-plan")
+    step4.locator("summary").click()
+    step4.get_by_label("处理方案").fill("全额退款并赠送新品")
+    step4.get_by_label("执行人").fill("客服主管周敏")
+    step4.get_by_label("完成时间").fill((utcnow().astimezone(ZONE) + timedelta(days=1)).strftime("%Y-%m-%dT10:00"))
+    step4.get_by_role("button", name="保存第 4 步").click()
+
+
 def test_case_steps_refused_close_review_and_close(live_server: LiveServer, browser: Browser) -> None:
     ref = _setup(live_server.app)
     page = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900}).new_page()
@@ -58,12 +68,7 @@ def test_case_steps_refused_close_review_and_close(live_server: LiveServer, brow
     expect(step1.locator(".stamp")).to_contain_text("刘洋")
 
     # The method's pitfall: a plan before the facts is refused, and what was typed stays.
-    step4 = case.locator("#case-plan")
-    step4.locator("summary").click()
-    step4.get_by_label("处理方案").fill("全额退款并赠送新品")
-    step4.get_by_label("执行人").fill("客服主管周敏")
-    step4.get_by_label("完成时间").fill((utcnow().astimezone(ZONE) + timedelta(days=1)).strftime("%Y-%m-%dT10:00"))
-    step4.get_by_role("button", name="保存第 4 步").click()
+    _save_plan(case)
     expect(case.locator("#case-plan .alert")).to_have_text(re.compile("请先记录事实"))
     expect(case.locator("#case-plan").get_by_label("处理方案")).to_have_value("全额退款并赠送新品")
 
@@ -77,12 +82,7 @@ def test_case_steps_refused_close_review_and_close(live_server: LiveServer, brow
     step2.get_by_role("button", name="保存第 2 步").click()
     expect(case.locator(".progress")).to_have_text("2/6")
 
-    step4 = case.locator("#case-plan")
-    step4.locator("summary").click()
-    step4.get_by_label("处理方案").fill("全额退款并赠送新品")
-    step4.get_by_label("执行人").fill("客服主管周敏")
-    step4.get_by_label("完成时间").fill((utcnow().astimezone(ZONE) + timedelta(days=1)).strftime("%Y-%m-%dT10:00"))
-    step4.get_by_role("button", name="保存第 4 步").click()
+    _save_plan(case)
     expect(case.locator(".progress")).to_have_text("3/6")
     expect(page.locator("#timeline")).to_contain_text("记录了六步法的一步")
     _shot(page, "case")
