@@ -37,6 +37,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urljoin
 from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -111,27 +112,31 @@ class Record:
     statuses: dict[str, dict[int, int]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(int)))
     lag: list[float] = field(default_factory=list)
     overruns: int = 0
+    # Which reader slot was running when each request was sent, for the board's latency per slot.
+    phase: str = "before the rush"
+    by_phase: dict[tuple[str, str], list[float]] = field(default_factory=lambda: defaultdict(list))
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(self, route: str, response: requests.Response | None, started: float) -> None:
+    def add(self, route: str, response: requests.Response | None, started: float, phase: str) -> None:
         elapsed = (time.perf_counter() - started) * 1000
         with self.lock:
             self.latency[route].append(elapsed)
+            self.by_phase[(route, phase)].append(elapsed)
             self.statuses[route][response.status_code if response is not None else 0] += 1
 
 
 def _timed(record: Record, route: str, send: Callable[[], requests.Response]) -> requests.Response | None:
-    started = time.perf_counter()
+    started, phase = time.perf_counter(), record.phase
     try:
         response = send()
     except requests.RequestException:
         response = None
-    record.add(route, response, started)
+    record.add(route, response, started, phase)
     return response
 
 
-def sign_in(base: str, username: str) -> requests.Session:
-    """A browser-like session signed in through the real login form."""
+def sign_in(base: str, username: str, record: Record) -> requests.Session:
+    """A browser-like session signed in through the real login form, landing on the board."""
     client = requests.Session()
     page = client.get(base + "/login", timeout=30).text
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
@@ -139,13 +144,13 @@ def sign_in(base: str, username: str) -> requests.Session:
                          allow_redirects=False, timeout=60)
     if answer.status_code != 303:
         raise RuntimeError(f"{username} could not sign in: {answer.status_code}")
+    _timed(record, "board page", lambda: client.get(urljoin(base, answer.headers["Location"]), timeout=30))
     return client
 
 
 def board_user(base: str, client: requests.Session, record: Record, *, poll: float, stop: threading.Event,
                rng: random.Random) -> None:
-    """Open the board, then poll its fragment and the bell every `poll` seconds with ETags."""
-    _timed(record, "board page", lambda: client.get(base + "/", timeout=30))
+    """Poll the open board's fragment and the bell every `poll` seconds with ETags."""
     etags: dict[str, str] = {}
     hx = {"HX-Request": "true", "HX-Current-URL": base + "/"}
     polls = (("board fragment", "/", {**hx, "HX-Target": "board"}),
@@ -253,12 +258,13 @@ def run(url: str, args: argparse.Namespace) -> list[str]:
     record, stop, threads, servers = Record(), threading.Event(), [], []
     try:
         # Each is stopped at the end even when the other fails to start (a busy machine).
-        hello = Server(HELLO_APP, env, args.workers)
+        options = ("--worker-class", args.worker_class, "--threads", str(args.threads))
+        hello = Server(HELLO_APP, env, args.workers, options)
         servers.append(hello)
-        console = Server("console:create_app()", env, args.workers)
+        console = Server("console:create_app()", env, args.workers, options)
         servers.append(console)
         signing_started = time.monotonic()
-        clients = _sign_in_all(console.url, [name for name, _token in people])
+        clients = _sign_in_all(console.url, [name for name, _token in people], record)
         lines.append(f"{len(clients)} users signed in through the login form in {time.monotonic() - signing_started:.1f} s")
         for target in (console.url + "/status", console.url + "/api/v2/summary.json", hello.url + "/"):
             requests.get(target, timeout=30)  # rendered once, as the first reader after a change does
@@ -279,10 +285,12 @@ def run(url: str, args: argparse.Namespace) -> list[str]:
                    "/api/v2/summary.json": console.url + "/api/v2/summary.json"}
         slot = max(2, args.seconds // (len(readers) * args.rounds))
         rush: dict[str, list[dict[str, float]]] = {name: [] for name in readers}
-        for _round in range(args.rounds):
+        for round_ in range(args.rounds):
             for name, target in readers.items():
+                record.phase = f"{name}, round {round_ + 1}"
                 rush[name].append(run_wrk(target, seconds=slot, connections=args.readers, threads=args.wrk_threads,
                                           script=script))
+        record.phase = "after"
         stop.set()
         for thread in threads:
             thread.join(timeout=35)
@@ -293,6 +301,7 @@ def run(url: str, args: argparse.Namespace) -> list[str]:
                      f"ran {wall:.0f} s")
         lines += _user_table(record, wall, scraped)
         lines += _reader_table(rush)
+        lines += _board_by_slot(record)
         lines += _verdicts(record, rush)
         lines.append(f"generator: wake-up lateness p50 {median(record.lag):.1f} ms, p99 {percentile(record.lag, 0.99):.1f} ms, "
                      f"max {max(record.lag or [0]):.1f} ms over {len(record.lag)} polls; the Python generator used "
@@ -316,10 +325,11 @@ def _stop(server: Server) -> None:
         server.process.wait()
 
 
-def _sign_in_all(base: str, usernames: list[str]) -> list[requests.Session]:
-    """Sign everyone in, 8 at a time (each login checks a scrypt hash on the server)."""
+def _sign_in_all(base: str, usernames: list[str], record: Record) -> list[requests.Session]:
+    """Sign everyone in, 8 at a time (each login checks a scrypt hash on the server); each lands
+    on the board, so the boards are open, at different moments, before the measured run."""
     with ThreadPoolExecutor(max_workers=8) as pool:
-        return list(pool.map(lambda name: sign_in(base, name), usernames))
+        return list(pool.map(lambda name: sign_in(base, name, record), usernames))
 
 
 SERVER_ENDPOINTS = {"board page": "board.index", "board fragment": "board.index", "bell": "notifications.bell",
@@ -353,6 +363,16 @@ def _reader_table(rush: dict[str, list[dict[str, float]]]) -> list[str]:
     return lines
 
 
+def _board_by_slot(record: Record) -> list[str]:
+    """The board fragment's latency while each reader rush was on: where its slow answers came from."""
+    lines = ["", "| board fragment while the rush was on | polls | p50 ms | p95 ms | p99 ms |", "|---|---:|---:|---:|---:|"]
+    for (route, name), values in record.by_phase.items():
+        if route == "board fragment":
+            lines.append(f"| {name} | {len(values)} | {median(values):.1f} | {percentile(values, 0.95):.1f} | "
+                         f"{percentile(values, 0.99):.1f} |")
+    return lines
+
+
 def _verdicts(record: Record, rush: dict[str, list[dict[str, float]]]) -> list[str]:
     board_p95 = percentile(record.latency["board fragment"], 0.95)
     ratio = median([run["rps"] / hello["rps"] for run, hello in zip(rush["/status"], rush["hello"])])
@@ -372,7 +392,10 @@ def main() -> None:
     parser.add_argument("--readers", type=int, default=32, help="wrk connections of the reader rush")
     parser.add_argument("--wrk-threads", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=3, help="interleaved hello / status / summary slots")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers, the same for both apps")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2,
+                        help="gunicorn workers, the same for both apps (default: one per core)")
+    parser.add_argument("--worker-class", default="sync", choices=("sync", "gthread"), help="gunicorn's worker class")
+    parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker (gthread)")
     args = parser.parse_args()
     if args.actors > args.users:
         parser.error("--actors cannot exceed --users")
@@ -382,7 +405,7 @@ def main() -> None:
           f"{platform.processor() or platform.machine()}, Python {platform.python_version()}")
     print(f"{args.users} users polling every {args.poll} s, {args.actors} acting (think {args.think} s), "
           f"reader rush wrk -t{args.wrk_threads} -c{args.readers} in {args.rounds} rounds; gunicorn -w {args.workers} "
-          f"(sync) for both apps; {args.seconds} s")
+          f"({args.worker_class}, {args.threads} thread(s) each) for both apps; {args.seconds} s")
     with scratch_database(args.postgres, "crisis_load") as url:
         print("\n".join(run(url, args)))
 

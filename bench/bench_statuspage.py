@@ -135,10 +135,11 @@ def _free_port() -> int:
 class Server:
     """gunicorn on a free loopback port, stopped on exit."""
 
-    def __init__(self, app: str, env: dict[str, str], workers: int):
+    def __init__(self, app: str, env: dict[str, str], workers: int, options: tuple[str, ...] = ()):
         self.port = _free_port()
         self.process = subprocess.Popen(
-            [str(BIN / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{self.port}", "--log-level", "warning", app],
+            [str(BIN / "gunicorn"), "-w", str(workers), *options, "-b", f"127.0.0.1:{self.port}", "--log-level",
+             "warning", app],
             cwd=ROOT, env={**os.environ, **env}, start_new_session=True)
         self.url = f"http://127.0.0.1:{self.port}"
         deadline = time.monotonic() + 30

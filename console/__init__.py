@@ -19,6 +19,7 @@ from console import (
     db, errors, i18n, labels, logs, metrics, observe, permissions, proxying, public_cache, public_labels,
 )
 from console.auth_tokens import authenticate_api_request
+from console.views import caching
 from incidents.actors import Actor
 from incidents.models import User
 
@@ -58,6 +59,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     labels.init_app(app)
     public_labels.init_app(app)
     public_cache.init_app(app)
+    caching.init_app(app)
     csrf.init_app(app)
     htmx.init_app(app)
     _init_login(app)

@@ -72,6 +72,8 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "TRUSTED_PROXIES": _proxy_hops(),
         "ALLOWED_NETWORKS": [n for n in env("CRISIS_ALLOWED_NETWORKS", "").split(",") if n.strip()],
         "BOARD_POLL_SECONDS": int(env("CRISIS_BOARD_POLL_SECONDS", "5")),
+        # How old a render of the board's rows a poll may be answered from (console/views/caching.py).
+        "BOARD_CACHE_SECONDS": float(env("CRISIS_BOARD_CACHE_SECONDS", "1")),
         "PUBLIC_URL": env("CRISIS_PUBLIC_URL", "http://127.0.0.1:5000"),
         # The worker: how often it looks for due deadlines and due messages, how often a
         # standby tries to take over, and how long one delivery may wait on a channel.

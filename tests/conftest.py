@@ -9,6 +9,7 @@ works for tests that use several connections (browser, worker).
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -78,14 +79,26 @@ def engine(database_url: str) -> Iterator[sa.Engine]:
 
 
 def empty_tables(engine: sa.Engine) -> None:
-    """Remove every row (schema and alembic_version stay)."""
-    with engine.begin() as connection:
-        if engine.dialect.name == "postgresql":
-            names = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
-            connection.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:
-            for table in reversed(metadata.sorted_tables):
-                connection.execute(table.delete())
+    """Remove every row (schema and alembic_version stay).
+
+    On PostgreSQL, a request the previous test's server was still answering when it shut down
+    (a browser's last poll) may hold a lock TRUNCATE needs, or deadlock with it: TRUNCATE then
+    waits a bounded time and is tried again once that request has finished."""
+    for attempt in range(5):
+        try:
+            with engine.begin() as connection:
+                if engine.dialect.name == "postgresql":
+                    names = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
+                    connection.execute(sa.text("SET LOCAL lock_timeout = '5s'"))
+                    connection.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+                else:
+                    for table in reversed(metadata.sorted_tables):
+                        connection.execute(table.delete())
+            return
+        except sa.exc.OperationalError:  # deadlock detected, lock timeout
+            if engine.dialect.name != "postgresql" or attempt == 4:
+                raise
+            time.sleep(0.5)
 
 
 @pytest.fixture()

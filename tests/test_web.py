@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
-from incidents.models import Role
+import sqlalchemy as sa
+
+from incidents.models import Incident, Role
 from tests.conftest import PASSWORD, sign_in
 
 HX = {"HX-Request": "true"}
@@ -79,6 +82,25 @@ def test_board_fragment_etag_and_304(signed_in) -> None:  # noqa: ANN001
     _open(signed_in)
     changed = signed_in.get("/", headers={**headers, "If-None-Match": first.headers["ETag"]})
     assert changed.status_code == 200 and "下单页面打不开" in changed.text
+
+
+def test_board_polls_share_a_recent_render(app, signed_in, engine) -> None:  # noqa: ANN001
+    """Every open board is answered from one render at most BOARD_CACHE_SECONDS old; a change
+    made through this process shows at once, one made through another process after that age."""
+    headers = {**HX, "HX-Target": "board"}
+    _open(signed_in, "旧标题")
+    app.config["BOARD_CACHE_SECONDS"] = 3600
+    first = signed_in.get("/", headers=headers)
+    with engine.begin() as connection:  # another web process's commit: no event reaches this one
+        connection.execute(sa.update(Incident.__table__).values(title="新标题", updated_at=datetime.now(UTC)))
+    held = signed_in.get("/", headers={**headers, "If-None-Match": first.headers["ETag"]})
+    assert held.status_code == 304
+    app.config["BOARD_CACHE_SECONDS"] = 0
+    fresh = signed_in.get("/", headers={**headers, "If-None-Match": first.headers["ETag"]})
+    assert fresh.status_code == 200 and "新标题" in fresh.text
+    app.config["BOARD_CACHE_SECONDS"] = 3600
+    _open(signed_in, "本进程的新事件")  # committed here: the render is stale at once
+    assert "本进程的新事件" in signed_in.get("/", headers={**headers, "If-None-Match": fresh.headers["ETag"]}).text
 
 
 def test_board_filters_and_search(signed_in) -> None:  # noqa: ANN001

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from flask import Blueprint, current_app, render_template, request
@@ -10,13 +11,14 @@ from werkzeug.datastructures import MultiDict
 from console import htmx
 from console.db import get_session
 from console.i18n import select_locale
-from console.views.caching import conditional
+from console.views.caching import conditional, shared_conditional
 from console.views.deadlines import request_now
 from console.views.filters import parse_filter
 from incidents import queries
 from incidents.deadlines import next_deadline
 from incidents.errors import InvalidInput
 from incidents.lifecycle import Kind, Severity, Status
+from incidents.models import User
 from incidents.roster import on_duty
 
 bp = Blueprint("board", __name__)
@@ -35,9 +37,16 @@ def index() -> Any:
         chosen, filter_error = parse_filter(MultiDict()), error
     session = get_session()
     fragment = bool(htmx) and htmx.target == "board"
-    duty = on_duty(session, request_now())
-    fingerprint = (f"{fragment}|{select_locale()}|{chosen.cache_key()}|{queries.board_fingerprint(session)}"
-                   f"|{duty.id if duty else '-'}")
+    now = request_now()
+
+    @functools.cache
+    def duty() -> User | None:
+        return on_duty(session, now)
+
+    def fingerprint() -> str:
+        person = duty()
+        return (f"{fragment}|{select_locale()}|{chosen.cache_key()}|{queries.board_fingerprint(session)}"
+                f"|{person.id if person else '-'}")
 
     def render() -> str:
         incidents = queries.list_incidents(
@@ -49,7 +58,7 @@ def index() -> Any:
             template,
             incidents=incidents,
             next_deadlines=next_deadline(session, [incident.id for incident in incidents]),
-            on_duty=duty,
+            on_duty=duty(),
             chosen=chosen,
             filter_error=filter_error,
             kinds=list(Kind),
@@ -58,6 +67,8 @@ def index() -> Any:
             poll_seconds=current_app.config["BOARD_POLL_SECONDS"],
         )
 
-    # The rows (not the page, which names the reader) are the same for everyone with these filters.
-    return conditional(fingerprint, render, status=422 if filter_error else 200,
-                       vary=("HX-Request", "HX-Target"), shared=fragment)
+    vary = ("HX-Request", "HX-Target")
+    if fragment and filter_error is None:
+        # The rows (not the page, which names the reader) are the same for everyone with these filters.
+        return shared_conditional(f"board|{select_locale()}|{chosen.cache_key()}", fingerprint, render, vary=vary)
+    return conditional(fingerprint(), render, status=422 if filter_error else 200, vary=vary)
