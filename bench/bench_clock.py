@@ -24,10 +24,8 @@ import argparse
 import json
 import platform
 import random
-import statistics
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta

@@ -8,7 +8,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g, redirect, render_template, request, url_for
+from flask import Flask, current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_htmx import HTMX
 from flask_login import LoginManager, current_user
@@ -21,6 +21,7 @@ from console import (
 from console.auth_tokens import authenticate_api_request
 from console.views import caching
 from incidents.actors import Actor
+from incidents.netguard import IPNetwork
 from incidents.models import User
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -133,6 +134,11 @@ def _init_login(app: Flask) -> None:
 def current_actor() -> Actor:
     """Who is acting in this request, for the timeline and the audit log."""
     return g.actor
+
+
+def allowed_networks() -> list[IPNetwork]:
+    """The private networks this request's outbound URLs may point into (CRISIS_ALLOWED_NETWORKS)."""
+    return console_config.allowed_networks(current_app.config)
 
 
 # Areas answered to scripts with a token, never to a browser session.

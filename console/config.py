@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from incidents.netguard import IPNetwork, parse_networks
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 
@@ -112,3 +115,8 @@ def _log_format(raw: str) -> str:
     if value not in ("", "text", "json"):
         raise ValueError(f"CRISIS_LOG_FORMAT must be text or json, not {raw!r}")
     return value
+
+
+def allowed_networks(config: Mapping[str, Any]) -> list[IPNetwork]:
+    """The private networks outbound requests may reach (CRISIS_ALLOWED_NETWORKS), parsed."""
+    return parse_networks(config.get("ALLOWED_NETWORKS") or [])

@@ -94,7 +94,8 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(InvalidInput)
     def invalid(error: InvalidInput) -> Any:
         if _wants_json():
-            return api_error(422, "invalid", error.message, error.field)
+            # `reason` says which rule, for a script to act on (e.g. "private_url", "too_long").
+            return api_error(422, "invalid", error.message, error.field, reason=error.reason)
         return render_template("errors/error.html", status=422, message=message_for(error)), 422
 
     @app.errorhandler(TransitionNotAllowed)

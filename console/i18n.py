@@ -25,6 +25,9 @@ REASONS = {
     "no_user": lazy_gettext("No such active user."),
     "closed": lazy_gettext("A closed incident cannot be edited."),
     "not_editable": lazy_gettext("This field cannot be changed here."),
+    # Feeds and team channels whose URL points into a private network.
+    "private_url": lazy_gettext("This address (%(address)s) is inside a private network. An administrator can allow "
+                                "the network with CRISIS_ALLOWED_NETWORKS."),
     # The clock: playbooks, deadlines, roster, calendar.
     "minutes_range": lazy_gettext("Enter whole minutes between %(min)s and %(max)s."),
     "whole_minutes": lazy_gettext("Enter a whole number of minutes."),

@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from console import config as console_config
 from incidents import channels, outbox, subscribers
-from incidents.netguard import parse_networks
 from incidents.subscriber_fanout import remind_upcoming
 from incidents.timeutil import utcnow
 
@@ -44,7 +44,7 @@ def mail_settings(config: Mapping[str, Any]) -> dict[str, Any] | None:
 def deliver_settings(config: Mapping[str, Any]) -> dict[str, Any]:
     """The keyword arguments of outbox.deliver_due for subscribers, from the app's config."""
     return {
-        "allowed_networks": parse_networks(config.get("ALLOWED_NETWORKS", [])),
+        "allowed_networks": console_config.allowed_networks(config),
         "timeout": float(config.get("OUTBOX_TIMEOUT_SECONDS", channels.DEFAULT_TIMEOUT)),
         "subscribers": True,
         "mail": mail_settings(config),

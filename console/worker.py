@@ -33,9 +33,10 @@ import sqlalchemy as sa
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.orm import sessionmaker
 
+from console import config as console_config
 from console.leadership import Leadership, leadership_for
 from incidents import escalation, outbox
-from incidents.netguard import IPNetwork, parse_networks
+from incidents.netguard import IPNetwork
 from incidents.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -74,7 +75,7 @@ class WorkerSettings:
         return cls(
             zone=ZoneInfo(config["TIMEZONE"]),
             public_url=config.get("PUBLIC_URL", ""),
-            allowed_networks=parse_networks(config.get("ALLOWED_NETWORKS", [])),
+            allowed_networks=console_config.allowed_networks(config),
             clock_tick=config.get("WORKER_TICK_SECONDS", 0.5),
             outbox_tick=config.get("OUTBOX_TICK_SECONDS", 2.0),
             lock_retry=config.get("WORKER_LOCK_RETRY_SECONDS", 2.0),

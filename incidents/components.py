@@ -26,7 +26,7 @@ from incidents.public_models import (
     ComponentStatus,
     ComponentStatusChange,
 )
-from incidents.publicity import all_components, mark_public_change, refresh_statuses, worst
+from incidents.publicity import mark_public_change, refresh_statuses
 from incidents.service import clean_text
 from incidents.timeutil import ensure_aware
 

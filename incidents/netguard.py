@@ -74,6 +74,30 @@ def resolve(host: str, port: int) -> list[IPAddress]:
     return [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
 
 
+def refused_address(url: str, allowed_networks: Sequence[IPNetwork] = (), *,
+                    resolver: Resolver = resolve) -> IPAddress | None:
+    """The first address of the URL's host that is neither public nor allowed, else None.
+
+    For a URL being saved (a feed, a team channel): a host that does not resolve right now
+    gives None, since every request is vetted again by `check_url` before it connects, and a
+    self-hosted service may simply be down while someone configures it."""
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return None  # the caller's own validation reports a malformed URL
+    if not host:
+        return None
+    try:
+        addresses: list[IPAddress] = [ipaddress.ip_address(host)]
+    except ValueError:
+        try:
+            addresses = resolver(host, port)
+        except UnsafeURL:
+            return None
+    return next((address for address in addresses if not is_allowed_address(address, allowed_networks)), None)
+
+
 def check_url(url: str, allowed_networks: Sequence[IPNetwork] = (), *, resolver: Resolver = resolve) -> list[IPAddress]:
     """The host's addresses, all allowed; UnsafeURL unless the URL is http(s) and every address passes."""
     try:

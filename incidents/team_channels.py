@@ -10,7 +10,7 @@ update that leaves a secret blank keeps the stored one. Delivery itself is the w
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -25,6 +25,7 @@ from incidents.actors import Actor
 from incidents.channels import CHANNEL_KINDS, ChannelConfigError, Message, validate_config
 from incidents.errors import InvalidInput, NotFound
 from incidents.models import DeliveryAttempt, OutboxMessage, OutboxState, TeamChannel
+from incidents.netguard import IPNetwork, refused_address
 from incidents.timeutil import ensure_aware
 
 NAME_MAX = 100
@@ -96,6 +97,16 @@ def _validated(kind: str, config: dict[str, Any]) -> dict[str, Any]:
         raise InvalidInput(name, error.message, reason="channel_config") from None
 
 
+def _reachable(config: dict[str, Any], allowed_networks: Sequence[IPNetwork]) -> None:
+    """Refuse a robot or webhook URL whose host is a private address not allowed: the
+    delivery would be refused anyway, and better now, at the field, than at the first alarm."""
+    address = refused_address(config.get("url") or "", allowed_networks)
+    if address is not None:
+        raise InvalidInput("config.url", f"address {address} is private; allow its network in "
+                                         "CRISIS_ALLOWED_NETWORKS to send there", reason="private_url",
+                           address=str(address))
+
+
 def _known(kind: str, config: dict[str, Any]) -> dict[str, Any]:
     """The configuration, refusing keys this kind of channel does not have."""
     for key in config:
@@ -120,15 +131,19 @@ def _snapshot(channel: TeamChannel) -> dict[str, Any]:
 
 def create_channel(
     session: Session, *, name: Any, kind: Any, config: dict[str, Any], reminders: bool = False,
-    escalations: bool = True, enabled: bool = True, actor: Actor, now: datetime,
+    escalations: bool = True, enabled: bool = True, allowed_networks: Sequence[IPNetwork] = (), actor: Actor,
+    now: datetime,
 ) -> TeamChannel:
-    """Add a team channel after checking its configuration (audited, secrets masked)."""
+    """Add a team channel after checking its configuration and where it sends (audited, secrets
+    masked); `allowed_networks` are the private networks a URL may point into."""
     now = ensure_aware(now)
     kind = _kind(kind)
+    checked = _validated(kind, _known(kind, config))
+    _reachable(checked, allowed_networks)
     channel = TeamChannel(
         name=_name(session, name),
         kind=kind,
-        config=_validated(kind, _known(kind, config)),
+        config=checked,
         enabled=_flag("enabled", enabled),
         reminders=_flag("reminders", reminders),
         escalations=_flag("escalations", escalations),
@@ -144,7 +159,7 @@ def create_channel(
 
 def update_channel(
     session: Session, *, channel: TeamChannel, changes: dict[str, Any], config: dict[str, Any] | None = None,
-    clear: Iterable[str] = (), actor: Actor, now: datetime,
+    clear: Iterable[str] = (), allowed_networks: Sequence[IPNetwork] = (), actor: Actor, now: datetime,
 ) -> TeamChannel:
     """Change a channel: `changes` may hold name and the switches; `config` the keys to change.
 
@@ -169,6 +184,8 @@ def update_channel(
         "config": _validated(channel.kind, merged),
         **{switch: _flag(switch, changes[switch]) for switch in SWITCHES if switch in changes},
     }
+    if values["config"].get("url") != channel.config.get("url"):  # a switch or a name alone is not re-vetted
+        _reachable(values["config"], allowed_networks)
     before = _snapshot(channel)
     if all(getattr(channel, key) == value for key, value in values.items()):
         return channel

@@ -17,7 +17,7 @@ from incidents.accounts import record_audit
 from incidents.actors import Actor
 from incidents.errors import InvalidInput, NotFound
 from incidents.monitor_models import Mention, MonitorSource
-from incidents.netguard import IPNetwork, UnsafeURL, is_allowed_address, resolve
+from incidents.netguard import IPNetwork, refused_address
 from incidents.timeutil import ensure_aware
 from monitors import fields
 from monitors.fetch import MIN_INTERVAL_S
@@ -62,21 +62,17 @@ def check_feed_url(url: str, allowed_networks: Sequence[IPNetwork]) -> None:
     """
     try:
         parts = urlsplit(url)
-        port = parts.port or (443 if parts.scheme == "https" else 80)
+        parts.port  # noqa: B018 (raises on a bad port)
     except ValueError:
         raise InvalidInput("url", "the URL is malformed", reason="bad_url") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidInput("url", "enter a full http:// or https:// address", reason="bad_url")
     if parts.username or parts.password:
         raise InvalidInput("url", "put credentials in a header, not in the URL", reason="url_credentials")
-    try:
-        addresses = resolve(parts.hostname, port)
-    except UnsafeURL:
-        return
-    for address in addresses:
-        if not is_allowed_address(address, allowed_networks):
-            raise InvalidInput("url", f"address {address} is private; allow its network in CRISIS_ALLOWED_NETWORKS "
-                                      "to watch it", reason="private_url", address=str(address))
+    address = refused_address(url, allowed_networks)
+    if address is not None:
+        raise InvalidInput("url", f"address {address} is private; allow its network in CRISIS_ALLOWED_NETWORKS "
+                                  "to watch it", reason="private_url", address=str(address))
 
 
 def parse_headers(value: Any, *, previous: Mapping[str, str] | None = None) -> dict[str, str]:

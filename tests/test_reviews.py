@@ -12,7 +12,6 @@ from incidents import accounts, cases, deadlines, escalation, reviews, service
 from incidents.actors import Actor
 from incidents.errors import InvalidInput
 from incidents.models import Deadline, DeadlineState, EventKind, Role, TimelineEvent
-from incidents.review_figures import figures_for
 from incidents.review_models import ActionStatus, CaseStep, ReviewState
 from incidents.updates import publish_update
 from tests.conftest import FIXED_NOW

@@ -10,12 +10,11 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request, url_for
 
-from console import current_actor
+from console import allowed_networks, current_actor
 from console.db import get_session
 from console.i18n import team_zone
 from console.views.api import bp as api_bp
 from console.views.api import json_body, string_field
-from console.views.monitor_config import allowed_networks
 from incidents import service
 from incidents.lifecycle import Source
 from incidents.monitor_models import Mention, MonitorRule, MonitorSource

@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request, url_for
 
-from console import current_actor
+from console import allowed_networks, current_actor
 from console.db import get_session
 from console.errors import api_error
 from console.i18n import team_zone
@@ -249,8 +249,8 @@ def create_channel() -> Any:
     switches = {key: payload[key] for key in SWITCH_KEYS if key in payload}
     session = get_session()
     channel = team_channels.create_channel(session, name=payload.get("name"), kind=payload.get("kind"),
-                                           config=_object(payload, "config"), actor=current_actor(), now=utcnow(),
-                                           **switches)
+                                           config=_object(payload, "config"), allowed_networks=allowed_networks(),
+                                           actor=current_actor(), now=utcnow(), **switches)
     session.commit()
     response = jsonify(channel_json(channel))
     response.status_code = 201
@@ -272,7 +272,7 @@ def update_channel(channel_id: int) -> Any:
     channel = team_channels.get_channel(session, channel_id)
     changes = {key: payload[key] for key in ("name", *SWITCH_KEYS) if key in payload}
     team_channels.update_channel(session, channel=channel, changes=changes, config=_object(payload, "config"),
-                                 clear=clear, actor=current_actor(), now=utcnow())
+                                 clear=clear, allowed_networks=allowed_networks(), actor=current_actor(), now=utcnow())
     session.commit()
     return jsonify(channel_json(channel))
 

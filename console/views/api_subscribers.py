@@ -11,10 +11,9 @@ from typing import Any
 
 from flask import jsonify, request, url_for
 
-from console import current_actor
+from console import allowed_networks, current_actor
 from console.db import get_session
 from console.views.api import bp, json_body
-from console.views.subscriber_admin import allowed_networks
 from incidents import subscribers
 from incidents.errors import InvalidInput
 from incidents.subscriber_models import Subscriber

@@ -11,14 +11,13 @@ from typing import Any
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
-from console import current_actor, htmx
+from console import allowed_networks, current_actor, htmx
 from console.db import get_session
 from console.i18n import select_locale
 from console.views.caching import conditional
 from console.views.monitor_pages import monitor_message, redirect_or_swap
 from incidents.errors import InvalidInput
 from incidents.lifecycle import Severity
-from incidents.netguard import parse_networks
 from incidents.timeutil import utcnow
 from monitors import rulebook, sources
 
@@ -29,10 +28,6 @@ RULE_FORM_FIELDS = ("name", "brand", "aliases", "negative_terms", "critical_term
                     "enabled", "instant", "volume_enabled", "volume_window_minutes", "volume_k",
                     *rulebook.VOLUME_FIELDS)
 CHECKBOXES = ("enabled", "instant", "volume_enabled")
-
-
-def allowed_networks() -> list:
-    return parse_networks(current_app.config.get("ALLOWED_NETWORKS") or [])
 
 
 def _form_values(form: MultiDict, fields: tuple[str, ...]) -> dict[str, Any]:

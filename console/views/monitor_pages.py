@@ -31,8 +31,6 @@ REASONS = {
     "range": _l("Enter a number from %(low)s to %(high)s."),
     "bad_url": _l("Enter a full address starting with http:// or https://."),
     "url_credentials": _l("Put user names and passwords in a header, not in the address."),
-    "private_url": _l("This address (%(address)s) is inside a private network. An administrator can allow the "
-                      "network with CRISIS_ALLOWED_NETWORKS."),
     "taken": _l("This name is already used."),
     "header_line": _l("Write one header per line as “Name: value”."),
     "header_name": _l("This is not a valid header name."),

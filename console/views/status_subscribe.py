@@ -11,14 +11,13 @@ from typing import Any
 from flask import Blueprint, current_app, request
 from flask_babel import gettext
 
-from console import current_actor
+from console import allowed_networks, current_actor
 from console.db import get_session
 from console.i18n import message_for
 from console.subscriber_jobs import mail_settings
 from console.views.status_public import _render, public_locale
 from incidents import subscribers
 from incidents.errors import InvalidInput, NotFound
-from incidents.netguard import parse_networks
 from incidents.publicity import all_components
 from incidents.timeutil import utcnow
 
@@ -71,7 +70,7 @@ def subscribe() -> Any:
         elif kind == "webhook":
             done = subscribers.subscribe_webhook(
                 session, url=values.get("url"), secret=values.get("secret"), components=chosen, language=language,
-                ip=ip, now=utcnow(), allowed_networks=parse_networks(current_app.config.get("ALLOWED_NETWORKS", [])),
+                ip=ip, now=utcnow(), allowed_networks=allowed_networks(),
                 actor=current_actor(),
             )
         else:

@@ -11,23 +11,18 @@ from typing import Any
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
-from console import current_actor
+from console import allowed_networks, current_actor
 from console.db import get_session
 from console.i18n import message_for
 from console.subscriber_jobs import mail_settings
 from incidents import subscribers
 from incidents.errors import InvalidInput
-from incidents.netguard import IPNetwork, parse_networks
 from incidents.publicity import all_components
 from incidents.timeutil import utcnow
 
 bp = Blueprint("subscriber_admin", __name__)
 
 FORM_FIELDS = ("kind", "name", "url", "secret", "email", "language")
-
-
-def allowed_networks() -> list[IPNetwork]:
-    return parse_networks(current_app.config.get("ALLOWED_NETWORKS", []))
 
 
 def _list_page(status: int = 200, **state: Any) -> Any:

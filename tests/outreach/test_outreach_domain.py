@@ -13,7 +13,7 @@ from incidents import contact_fields, deadlines, escalation, outreach, outreach_
 from incidents.actors import Actor
 from incidents.errors import InvalidInput
 from incidents.models import Deadline, DeadlineState, EventKind, TimelineEvent
-from incidents.outreach_models import AffectedContact, AttemptResult, Compensation, CompensationState, Platform
+from incidents.outreach_models import AffectedContact, Compensation, CompensationState, Platform
 from tests.conftest import FIXED_NOW
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -250,3 +250,30 @@ def test_an_smtp_channel_lists_its_server_and_hides_its_password(admin, db) -> N
     edit = admin.get(f"/settings/channels/{channel.id}/edit").text
     assert 'value="a@example.com, b@example.com"' in edit and "app-password-0042" not in edit
     assert '<option value="ssl" selected>' in edit
+
+
+def test_a_url_into_a_private_network_is_refused_when_saved(api_as, admin, app, db) -> None:  # noqa: ANN001
+    """A robot or webhook URL pointing into a private network is refused at the field when saved
+    (delivery would refuse it anyway), unless CRISIS_ALLOWED_NETWORKS allows that network."""
+    api = api_as(Role.ADMIN)
+    for url in ("http://10.0.0.7/hook", "http://[::1]:8080/hook", "http://localhost:9/hook", "http://169.254.169.254/"):
+        response = api("POST", "/api/v1/channels", json={"name": "内网", "kind": "webhook", "config": {"url": url}})
+        assert response.status_code == 422, url
+        assert response.json["error"]["field"] == "config.url" and response.json["error"]["reason"] == "private_url"
+    form = admin.post("/settings/channels", data={"kind": "webhook", "name": "内网", "config.url": "http://10.0.0.7/hook"},
+                      headers=HX)
+    assert form.status_code == 422
+    assert ('<p class="field-error" id="err-config-url" role="alert">This address (10.0.0.7) is inside a private '
+            "network. An administrator can allow the network with CRISIS_ALLOWED_NETWORKS.</p>") in form.text
+    assert _channels(db) == [] and audit_actions(db) == []
+
+    app.config["ALLOWED_NETWORKS"] = ["10.0.0.0/8"]  # a self-hosted receiver the operator trusts
+    created = api("POST", "/api/v1/channels", json={"name": "内网", "kind": "webhook",
+                                                     "config": {"url": "http://10.0.0.7/hook"}})
+    assert created.status_code == 201
+    app.config["ALLOWED_NETWORKS"] = []
+    path = f"/api/v1/channels/{created.json['id']}"
+    assert api("PATCH", path, json={"reminders": True}).status_code == 200  # a switch alone is not re-vetted
+    moved = api("PATCH", path, json={"config": {"url": "http://192.168.1.20/hook"}})
+    assert moved.status_code == 422 and moved.json["error"]["field"] == "config.url"
+    assert [c.config["url"] for c in _channels(db)] == ["http://10.0.0.7/hook"]

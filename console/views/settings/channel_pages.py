@@ -13,7 +13,7 @@ from flask import Blueprint, abort, current_app, flash, make_response, redirect,
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
-from console import current_actor, htmx
+from console import allowed_networks, current_actor, htmx
 from console.db import get_session
 from console.i18n import team_zone
 from console.views.settings.common import answer, changed, error_text
@@ -169,8 +169,8 @@ def create() -> Any:
     changes, config = _submitted(kind)
     session = get_session()
     try:
-        channel = team_channels.create_channel(session, kind=kind, config=config, actor=current_actor(), now=utcnow(),
-                                               **changes)
+        channel = team_channels.create_channel(session, kind=kind, config=config, allowed_networks=allowed_networks(),
+                                               actor=current_actor(), now=utcnow(), **changes)
     except InvalidInput as error:
         return _form_error(kind, None, error)
     session.commit()
@@ -193,7 +193,8 @@ def update(channel_id: int) -> Any:
     session = get_session()
     try:
         team_channels.update_channel(session, channel=channel, changes=changes, config=config,
-                                     clear=request.form.getlist("clear"), actor=current_actor(), now=utcnow())
+                                     clear=request.form.getlist("clear"), allowed_networks=allowed_networks(),
+                                     actor=current_actor(), now=utcnow())
     except InvalidInput as error:
         return _form_error(channel.kind, _channel(channel_id), error)
     session.commit()
