@@ -24,8 +24,12 @@ def load_tables(paths: list[str]) -> dict[str, str]:
     """The union of the given tables, or of every table in TABLES when none is given."""
     files = [Path(p) for p in paths] or sorted(TABLES.glob("*.py"))
     table: dict[str, str] = {}
+    source: dict[str, str] = {}
     for path in files:
-        table.update(runpy.run_path(str(path))["ZH"])
+        for msgid, text in runpy.run_path(str(path))["ZH"].items():
+            if msgid in table and table[msgid] != text:  # one message, one translation
+                raise SystemExit(f"{msgid!r} is {table[msgid]!r} in {source[msgid]} but {text!r} in {path.name}")
+            table[msgid], source[msgid] = text, path.name
     return table
 
 

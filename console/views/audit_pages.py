@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Blueprint, render_template, request, url_for
 
+from console.audit_labels import action_label, target_label
 from console.db import get_session
 from console.i18n import message_for, team_zone
 from console.views.audit_export import requested_export
@@ -22,6 +23,8 @@ from incidents.errors import InvalidInput
 from incidents.models import AuditRecord
 
 bp = Blueprint("audit", __name__, url_prefix="/admin/audit")
+# What the page shows beside each code, in the reader's language.
+LABELS = {"action_label": action_label, "target_label": target_label}
 
 
 @dataclass(frozen=True)
@@ -74,13 +77,13 @@ def index() -> Any:
         typed = {name: request.args.get(name, "") for name in request.args}
         return render_template("audit/index.html", page=None, typed=typed, errors={error.field: message_for(error)},
                                target_types=audit_queries.target_types(session), diff_rows=diff_rows,
-                               target_link=target_link, export_args={}, next_args=None), 422
+                               target_link=target_link, export_args={}, next_args=None, **LABELS), 422
     page = audit_queries.audit_page(session, query.wanted, before=query.before, limit=query.limit)
     next_args = _query_args(query, before=page.next_before) if page.next_before else None
     return render_template("audit/index.html", page=page, typed=query.typed, errors={},
                            target_types=audit_queries.target_types(session), diff_rows=diff_rows,
                            target_link=target_link, export_args=_query_args(query), next_args=next_args,
-                           first_page=query.before is None)
+                           first_page=query.before is None, **LABELS)
 
 
 @bp.get("/export")

@@ -5,16 +5,20 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
+from console.audit_labels import action_label
 from incidents.actors import Actor
 from incidents.audit import record_audit
-from incidents.models import AuditRecord, Role
+from incidents.models import AuditRecord, EventKind, Role
 from tests.conftest import FIXED_NOW, sign_in
 
 NON_ADMINS = [Role.DUTY_MANAGER, Role.COMMS, Role.AGENT]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture()
@@ -57,6 +61,25 @@ def test_the_page_is_chinese_by_default_and_shows_a_readable_diff(client, make_u
     page = client.get("/admin/audit?action=incident.field_changed")
     assert "审计日志" in page.text
     assert "<del>P2</del>" in page.text and "<ins>P1</ins>" in page.text
+    # What happened, in words beside the code scripts filter on; the target type too.
+    assert '<span class="audit-what">编辑了事件 <code class="audit-action">incident.field_changed</code>' in page.text
+    assert '<span class="audit-target">事件' in page.text
+    signed_in = client.get("/admin/audit?action=user.signed_in").text
+    assert "登录 <code" in signed_in and '<option value="user" >用户</option>' in signed_in.replace("  ", " ")
+
+
+def test_every_action_the_code_records_has_a_name() -> None:
+    """A new audited action without a label would show as a bare code on the admins' page."""
+    found: set[str] = set()
+    for folder in ("incidents", "monitors", "console"):
+        for path in (ROOT / folder).rglob("*.py"):
+            text = path.read_text()
+            found |= set(re.findall(r'action="([a-z_]+\.[a-z_]+)"', text))
+            found |= set(re.findall(r'_audit_public\(session, \w+, "([a-z_]+\.[a-z_]+)"', text))
+    assert len(found) > 40
+    assert sorted(code for code in found if action_label(code) is None) == []
+    for kind in EventKind:
+        assert action_label(f"incident.{kind.value}"), kind
 
 
 @pytest.mark.parametrize("role", NON_ADMINS)

@@ -2,18 +2,11 @@
 
 ZH = {
     "Enter whole minutes between %(min)s and %(max)s.": "请输入 %(min)s 到 %(max)s 之间的整数分钟。",
-    "Enter a whole number of minutes.": "请输入整数分钟。",
-    "The reminder must be shorter than the deadline itself.": "提醒提前量必须短于时限本身。",
     "Only complaint deadlines can count in business hours.": "只有投诉类时限可以按工作时间计算。",
     "This value is already used.": "该值已被使用。",
     "There is no such rule in this playbook.": "该预案中没有这条规则。",
-    "There is no such step in this playbook.": "该预案中没有这个步骤。",
     "Unknown event.": "未知事件。",
-    "This deadline is already met.": "该时限已完成。",
-    "This deadline was already waived.": "该时限已豁免。",
     "Only a complaint's clock can be paused.": "只有投诉事件可以暂停计时。",
-    "The clock is already paused.": "计时已处于暂停状态。",
-    "The clock is not paused.": "计时未暂停。",
     "The end must come after the start.": "结束时间必须晚于开始时间。",
     "A shift lasts at most 7 days.": "一个班次最长 7 天。",
     "Only duty managers and admins can be on duty.": "只有值班主管和管理员可以排班值守。",

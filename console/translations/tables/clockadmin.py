@@ -19,7 +19,6 @@ ZH = {
     "Remove": "删除",
     "on": "开",
     "off": "关",
-    "now": "当前",
     # Validation reasons
     "Enter a whole number of minutes.": "请填写整数分钟。",
     "Enter between %(min)s and %(max)s minutes.": "请填写 %(min)s 到 %(max)s 之间的分钟数。",
@@ -101,7 +100,6 @@ ZH = {
     # Roster
     "On duty now": "当前值班",
     "until %(time)s": "值班至 %(time)s",
-    "Nobody": "无人值班",
     "Until someone takes a shift, escalations for the duty manager go to every duty manager.":
         "在有人接班之前，需要值班主管处理的升级会通知所有值班主管。",
     "I'm on duty from now for": "我现在开始值班：",
@@ -109,8 +107,6 @@ ZH = {
     "Shifts in the next 14 days": "未来 14 天的班次",
     "Times in %(zone)s.": "时间为 %(zone)s 时区。",
     "No shifts planned.": "尚未排班。",
-    "Who": "值班人",
-    "From": "开始",
     "Until": "结束",
     "Remove the shift of %(name)s from %(time)s": "删除 %(name)s 从 %(time)s 开始的班次",
     "Add a shift": "添加班次",
@@ -147,7 +143,6 @@ ZH = {
     "STARTTLS": "STARTTLS",
     "SSL/TLS": "SSL/TLS",
     "None (trusted network only)": "不加密（仅限可信内网）",
-    "Enabled": "已启用",
     "Reminders": "到期提醒",
     "Overdue and escalations": "超时与升级",
     "Channel “%(name)s” added. Send a test message to check it.": "已添加渠道“%(name)s”。请发送一条测试消息确认配置。",
@@ -170,7 +165,6 @@ ZH = {
         "还没有团队通知渠道。提醒和升级目前只通过站内通知送达。",
     "Disabled": "已停用",
     "Waiting": "待发送",
-    "Delivered": "已送达",
     "Failed": "失败",
     "Last error": "最近错误",
     "none": "无",
@@ -238,7 +232,6 @@ ZH = {
     "No overrides: China’s calendar decides every day.": "没有特别日期，全部按国家法定日历。",
     "%(first)s to %(last)s": "%(first)s 至 %(last)s",
     "Preview period": "预览时段",
-    "Earlier": "往前",
     "From today": "从今天起",
     "Later": "往后",
     "Complaint deadlines that count in business hours stop outside these hours, on weekends and on public holidays, and run on make-up workdays.":

@@ -11,8 +11,6 @@ ZH = {
     "Progress": "进展更新",
     "Holding statement": "缓冲声明",
     "Recovered": "恢复公告",
-    "Apology": "致歉声明",
-    "Compensation": "补偿说明",
     "Reply to a poster": "回复发帖人",
     # Composer
     "Script": "话术",
@@ -36,7 +34,6 @@ ZH = {
     "no English text: English readers see the Chinese": "没有英文内容：英文读者将看到中文",
     "A duty manager signs this off before it goes out.": "发布前需值班经理审批。",
     # Sign-off
-    "Sign-off": "审批",
     "%(who)s asks for sign-off": "%(who)s 提交审批",
     "Approve and publish": "批准并发布",
     "Why not": "驳回原因",

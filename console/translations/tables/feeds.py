@@ -90,7 +90,6 @@ ZH = {
     "Critical terms": "高危词",
     "Volume: over %(floor)s and mean + %(k)sσ": "声量：超过 %(floor)s 且高于均值 + %(k)sσ",
     "No rules yet: nothing will be raised by itself until you add one.": "还没有规则：添加规则之前，系统不会自动发起事件。",
-    "Add a rule": "添加规则",
     # Sources
     "e.g. Weibo search: our brand": "例如：微博搜索·本品牌",
     "Feed URL": "订阅地址（RSS/Atom）",

@@ -63,7 +63,6 @@ ZH = {
     "Alerts firing: %(num)d": "触发中的告警：%(num)d 条",
     "Alerts resolved: %(num)d": "已恢复的告警：%(num)d 条",
     "still firing: %(num)d": "仍在触发：%(num)d 条",
-    "Components": "组件",
     "source": "来源",
     "and %(num)d more": "另有 %(num)d 条",
     "All alerts have resolved. Check that the service really works, then resolve the incident. "
