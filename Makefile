@@ -19,8 +19,10 @@ run: $(STAMP)
 	$(BIN)/crisis serve
 
 ## The whole suite: SQLite always, PostgreSQL too when CRISIS_TEST_POSTGRES_URL is set.
+## One pytest process per core (at most 4), a test module kept on one of them: much of the
+## suite waits on browsers, servers and worker processes, so two cores run it in about 6 min.
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --maxprocesses=4 --dist loadscope
 
 ## Extract messages and update the Chinese catalogue (then fill it, see console/translate.py).
 translations: $(STAMP)
