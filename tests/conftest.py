@@ -92,8 +92,16 @@ def empty_tables(engine: sa.Engine) -> None:
                     connection.execute(sa.text("SET LOCAL lock_timeout = '5s'"))
                     connection.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
                 else:
+                    # The audit log refuses DELETE (migration 0011): lifted for this emptying only,
+                    # and put back in the same transaction, as TRUNCATE passes PostgreSQL's trigger by.
+                    guard = connection.scalar(sa.text(
+                        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'audit_record_no_delete'"))
+                    if guard:
+                        connection.execute(sa.text("DROP TRIGGER audit_record_no_delete"))
                     for table in reversed(metadata.sorted_tables):
                         connection.execute(table.delete())
+                    if guard:
+                        connection.execute(sa.text(guard))
             return
         except sa.exc.OperationalError:  # deadlock detected, lock timeout
             if engine.dialect.name != "postgresql" or attempt == 4:

@@ -1,4 +1,4 @@
-"""Append-only, below the screens: the ORM refuses on every engine; PostgreSQL refuses in the database."""
+"""Append-only, below the screens: the ORM refuses on every engine, and so does each database."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from sqlalchemy.exc import DBAPIError
 from incidents.actors import Actor
 from incidents.audit import AuditLogIsAppendOnly, record_audit
 from incidents.models import AuditRecord
-from tests.conftest import FIXED_NOW
+from tests.conftest import FIXED_NOW, empty_tables
 
 
 def _one(session: sa.orm.Session) -> AuditRecord:
@@ -64,19 +64,24 @@ def test_the_database_refuses_an_update_on_both_engines(db_session, engine) -> N
         assert connection.scalar(sa.text("SELECT actor_label FROM audit_record")) == "王芳"
 
 
-def test_postgresql_refuses_a_delete_below_the_application(db_session, engine) -> None:  # noqa: ANN001
+def test_the_database_refuses_a_delete_on_both_engines(db_session, engine) -> None:  # noqa: ANN001
     _one(db_session)
-    if engine.dialect.name != "postgresql":
-        # SQLite cannot tell the test suite's emptying of tables from anything else: the ORM guard
-        # (above) is what refuses a delete there.
-        with engine.connect() as connection:
-            names = connection.scalars(sa.text("SELECT name FROM sqlite_master WHERE type = 'trigger'")).all()
-        assert "audit_record_no_update" in names
-        return
     with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
         connection.execute(sa.text("DELETE FROM audit_record"))
     assert _count(engine) == 1
-    # TRUNCATE (maintenance outside the application, and the test suite's emptying) stays possible.
-    with engine.begin() as connection:
-        connection.execute(sa.text("TRUNCATE audit_record"))
+    if engine.dialect.name == "postgresql":
+        # TRUNCATE (maintenance outside the application, and the test suite's emptying) stays possible.
+        with engine.begin() as connection:
+            connection.execute(sa.text("TRUNCATE audit_record"))
+        assert _count(engine) == 0
+
+
+def test_the_suite_empties_the_log_and_leaves_the_guard_in_place(db_session, engine) -> None:  # noqa: ANN001
+    """tests/conftest.py lifts SQLite's DELETE guard only inside its own emptying transaction."""
+    _one(db_session)
+    empty_tables(engine)
     assert _count(engine) == 0
+    _one(db_session)
+    with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
+        connection.execute(sa.text("DELETE FROM audit_record"))
+    assert _count(engine) == 1
