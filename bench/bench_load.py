@@ -106,23 +106,25 @@ def seed(url: str, *, users: int, actors: int) -> list[tuple[str, str | None]]:
 
 @dataclass
 class Record:
-    """What the load generator saw: latencies (ms) and statuses per route, and its own lateness."""
+    """What the load generator saw: latencies (ms), each with the reader slot running when it was
+    sent, and statuses per route, and its own lateness."""
 
-    latency: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    samples: dict[str, list[tuple[str, float]]] = field(default_factory=lambda: defaultdict(list))
     statuses: dict[str, dict[int, int]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(int)))
     lag: list[float] = field(default_factory=list)
     overruns: int = 0
-    # Which reader slot was running when each request was sent, for the board's latency per slot.
-    phase: str = "before the rush"
-    by_phase: dict[tuple[str, str], list[float]] = field(default_factory=lambda: defaultdict(list))
+    phase: str = "before the rush"  # the reader slot running now
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, route: str, response: requests.Response | None, started: float, phase: str) -> None:
         elapsed = (time.perf_counter() - started) * 1000
         with self.lock:
-            self.latency[route].append(elapsed)
-            self.by_phase[(route, phase)].append(elapsed)
+            self.samples[route].append((phase, elapsed))
             self.statuses[route][response.status_code if response is not None else 0] += 1
+
+    def latency(self, route: str, phase: str | None = None) -> list[float]:
+        """The route's latencies (ms), all of them or those sent during one reader slot."""
+        return [ms for sent_in, ms in self.samples.get(route, []) if phase in (None, sent_in)]
 
 
 def _timed(record: Record, route: str, send: Callable[[], requests.Response]) -> requests.Response | None:
@@ -341,8 +343,8 @@ def _user_table(record: Record, wall: float, scraped: str) -> list[str]:
     lines = ["", "| console route (users, actors) | requests | req/s | p50 ms | p95 ms | p99 ms | 304 | errors | "
                  "server p95 ≤ ms (endpoint, all requests) |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    for route in sorted(record.latency):
-        values, statuses = record.latency[route], record.statuses[route]
+    for route in sorted(record.samples):
+        values, statuses = record.latency(route), record.statuses[route]
         errors = sum(count for status, count in statuses.items() if status == 0 or status >= 400)
         endpoint = SERVER_ENDPOINTS.get(route)
         bound, _count = server_p95(scraped, endpoint) if endpoint else (float("nan"), 0)
@@ -366,15 +368,15 @@ def _reader_table(rush: dict[str, list[dict[str, float]]]) -> list[str]:
 def _board_by_slot(record: Record) -> list[str]:
     """The board fragment's latency while each reader rush was on: where its slow answers came from."""
     lines = ["", "| board fragment while the rush was on | polls | p50 ms | p95 ms | p99 ms |", "|---|---:|---:|---:|---:|"]
-    for (route, name), values in record.by_phase.items():
-        if route == "board fragment":
-            lines.append(f"| {name} | {len(values)} | {median(values):.1f} | {percentile(values, 0.95):.1f} | "
-                         f"{percentile(values, 0.99):.1f} |")
+    for name in dict.fromkeys(phase for phase, _ms in record.samples.get("board fragment", [])):
+        values = record.latency("board fragment", name)
+        lines.append(f"| {name} | {len(values)} | {median(values):.1f} | {percentile(values, 0.95):.1f} | "
+                     f"{percentile(values, 0.99):.1f} |")
     return lines
 
 
 def _verdicts(record: Record, rush: dict[str, list[dict[str, float]]]) -> list[str]:
-    board_p95 = percentile(record.latency["board fragment"], 0.95)
+    board_p95 = percentile(record.latency("board fragment"), 0.95)
     ratio = median([run["rps"] / hello["rps"] for run, hello in zip(rush["/status"], rush["hello"])])
     return ["", f"target board fragment p95 < 100 ms: {board_p95:.1f} ms, {'met' if board_p95 < 100 else 'NOT met'}",
             f"target /status ≥ 80 % of the bare route's requests/s: {ratio:.0%}, {'met' if ratio >= 0.8 else 'NOT met'}"]

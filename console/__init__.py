@@ -180,6 +180,7 @@ def _enforce_permissions() -> Any:
 
 
 STATE_CHANGING = ("POST", "PUT", "PATCH", "DELETE")
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def _refuse_unstorable_form_text() -> Any:
@@ -194,9 +195,6 @@ def _refuse_unstorable_form_text() -> Any:
             message = gettext("The field %(field)s contains a NUL character; remove it and try again.", field=name)
             return render_template("errors/error.html", status=400, message=message), 400
     return None
-
-
-FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 # A caller's own request id is kept when it is short and plain; anything else gets a fresh one.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -46,3 +47,31 @@ def get_session() -> Session:
 
         g.db_session = current_app.extensions["db_sessionmaker"]()
     return g.db_session
+
+
+# What to do once a transaction that did some kind of work is committed, by the flag that work
+# leaves in session.info (the public page changed, anything was written…): caches go stale.
+_ON_COMMIT: dict[str, list[Callable[[], None]]] = {}
+
+
+def on_commit(flag: str, callback: Callable[[], None]) -> None:
+    """Call `callback` after every commit of a session whose `info` carries `flag`; a rollback
+    drops the flag. Registering the same flag and callback again changes nothing."""
+    callbacks = _ON_COMMIT.setdefault(flag, [])
+    if callback not in callbacks:
+        callbacks.append(callback)
+    if not sa.event.contains(Session, "after_commit", _after_commit):
+        sa.event.listen(Session, "after_commit", _after_commit)
+        sa.event.listen(Session, "after_soft_rollback", _after_soft_rollback)
+
+
+def _after_commit(session: Session) -> None:
+    for flag, callbacks in _ON_COMMIT.items():
+        if session.info.pop(flag, False):
+            for callback in callbacks:
+                callback()
+
+
+def _after_soft_rollback(session: Session, _previous: Any) -> None:
+    for flag in _ON_COMMIT:
+        session.info.pop(flag, None)

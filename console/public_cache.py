@@ -34,6 +34,7 @@ from flask import Flask, Response, current_app, request
 from sqlalchemy.orm import Session
 from werkzeug.http import parse_cookie, parse_date, parse_etags, unquote_etag
 
+from console.db import on_commit
 from console.i18n import LANGUAGE_COOKIE, LANGUAGES
 
 from incidents.publicity import PUBLIC_CHANGE_FLAG, public_version
@@ -119,14 +120,9 @@ class PublicCache:
             return entry
 
 
-def _after_commit(session: Session) -> None:
-    if session.info.pop(PUBLIC_CHANGE_FLAG, False):
-        for cache in list(_caches):
-            cache.stale()
-
-
-def _after_rollback(session: Session) -> None:
-    session.info.pop(PUBLIC_CHANGE_FLAG, None)
+def _stale_everywhere() -> None:
+    for cache in list(_caches):
+        cache.stale()
 
 
 @dataclass(frozen=True)
@@ -229,9 +225,7 @@ def init_app(app: Flask) -> None:
     app.wsgi_app = FrontCache(  # type: ignore[method-assign]
         app.wsgi_app, cache, session_cookies=(app.config["SESSION_COOKIE_NAME"], "remember_token"),
         default_locale=app.config["BABEL_DEFAULT_LOCALE"], zone=ZoneInfo(app.config["TIMEZONE"]))
-    if not sa.event.contains(Session, "after_commit", _after_commit):
-        sa.event.listen(Session, "after_commit", _after_commit)
-        sa.event.listen(Session, "after_soft_rollback", lambda session, _tx: _after_rollback(session))
+    on_commit(PUBLIC_CHANGE_FLAG, _stale_everywhere)
 
 
 def cached_answer(key: tuple, render: Callable[[], tuple[str | bytes, str]], *, day_start: datetime,

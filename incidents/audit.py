@@ -5,8 +5,8 @@ values before and after. Incident changes arrive here through the timeline
 (incidents.deadlines.record_event); everything else calls `record_audit` itself.
 
 Append-only below the callers: an ORM guard on every Session refuses to update or delete a
-record (flush and bulk statements alike); on PostgreSQL a trigger (migration 0010) refuses
-UPDATE and DELETE even outside the application.
+record (flush and bulk statements alike), and triggers (migrations 0010 and 0011) refuse UPDATE
+and DELETE in the database itself, on PostgreSQL and SQLite alike.
 """
 
 from __future__ import annotations

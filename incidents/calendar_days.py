@@ -16,8 +16,8 @@ import chinese_calendar
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from incidents.accounts import record_audit
 from incidents.actors import Actor
+from incidents.audit import record_audit
 from incidents.business_hours import BusinessCalendar, validate_hours
 from incidents.errors import InvalidInput, NotFound
 from incidents.models import CalendarDay

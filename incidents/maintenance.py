@@ -14,8 +14,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from incidents.accounts import record_audit
 from incidents.actors import Actor
+from incidents.audit import record_audit
 from incidents.errors import InvalidInput, NotFound
 from incidents.public_models import Component, Maintenance, MaintenanceStatus, MaintenanceUpdate
 from incidents.publicity import announced, mark_public_change, refresh_statuses

@@ -234,7 +234,7 @@ class AuditRecord(Base):
     """Append-only audit log of every change, by a person or the system (incidents.audit writes it).
 
     Nothing in the application updates or deletes a record: an ORM guard refuses it on every
-    engine, and on PostgreSQL a trigger refuses UPDATE and DELETE below the application.
+    engine, and triggers on both engines refuse UPDATE and DELETE below the application.
     """
 
     __tablename__ = "audit_record"

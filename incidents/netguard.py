@@ -18,7 +18,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 from collections.abc import Callable, Iterable, Sequence
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 ALLOWED_SCHEMES = ("http", "https")
 
@@ -74,6 +74,19 @@ def resolve(host: str, port: int) -> list[IPAddress]:
     return [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
 
 
+def _port(parts: SplitResult) -> int:
+    """The URL's port, else its scheme's; ValueError for a port out of range."""
+    return parts.port or (443 if parts.scheme == "https" else 80)
+
+
+def _addresses(host: str, port: int, resolver: Resolver) -> list[IPAddress]:
+    """An IP literal as itself (no lookup), a name as the resolver answers it."""
+    try:
+        return [ipaddress.ip_address(host)]
+    except ValueError:
+        return resolver(host, port)
+
+
 def refused_address(url: str, allowed_networks: Sequence[IPNetwork] = (), *,
                     resolver: Resolver = resolve) -> IPAddress | None:
     """The first address of the URL's host that is neither public nor allowed, else None.
@@ -83,18 +96,15 @@ def refused_address(url: str, allowed_networks: Sequence[IPNetwork] = (), *,
     self-hosted service may simply be down while someone configures it."""
     try:
         parts = urlsplit(url)
-        host, port = parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
+        port = _port(parts)
     except ValueError:
         return None  # the caller's own validation reports a malformed URL
-    if not host:
+    if not parts.hostname:
         return None
     try:
-        addresses: list[IPAddress] = [ipaddress.ip_address(host)]
-    except ValueError:
-        try:
-            addresses = resolver(host, port)
-        except UnsafeURL:
-            return None
+        addresses = _addresses(parts.hostname, port, resolver)
+    except UnsafeURL:
+        return None
     return next((address for address in addresses if not is_allowed_address(address, allowed_networks)), None)
 
 
@@ -102,7 +112,7 @@ def check_url(url: str, allowed_networks: Sequence[IPNetwork] = (), *, resolver:
     """The host's addresses, all allowed; UnsafeURL unless the URL is http(s) and every address passes."""
     try:
         parts = urlsplit(url)
-        port = parts.port or (443 if parts.scheme == "https" else 80)
+        port = _port(parts)
     except ValueError as exc:
         raise UnsafeURL("the URL is malformed") from exc
     if parts.scheme not in ALLOWED_SCHEMES:
@@ -111,10 +121,7 @@ def check_url(url: str, allowed_networks: Sequence[IPNetwork] = (), *, resolver:
         raise UnsafeURL("the URL has no host")
     if parts.username or parts.password:
         raise UnsafeURL("credentials in the URL are not allowed")
-    try:
-        addresses: list[IPAddress] = [ipaddress.ip_address(parts.hostname)]  # a literal needs no lookup
-    except ValueError:
-        addresses = resolver(parts.hostname, port)
+    addresses = _addresses(parts.hostname, port, resolver)
     if not addresses:
         raise UnsafeURL(f"host {parts.hostname!r} has no address")
     for address in addresses:

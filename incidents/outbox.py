@@ -46,8 +46,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from incidents import channels
-from incidents.accounts import record_audit
 from incidents.actors import Actor
+from incidents.audit import record_audit
 from incidents.channels import ChannelConfigError, DeliveryResult, Message
 from incidents.errors import InvalidInput, NotFound
 from incidents.guarded_http import guarded_session

@@ -115,7 +115,7 @@ def add_contact(
     return add_contacts(session, incident=incident, rows=[fields], origin=origin, actor=actor, now=now)[0]
 
 
-def _as_raw(contact: AffectedContact) -> dict[str, Any]:
+def as_typed(contact: AffectedContact) -> dict[str, Any]:
     """A stored customer's fields in the shape people type them."""
     return {"name": contact.name, "platform": contact.platform.value, "handle": contact.handle,
             "order_numbers": list(contact.order_numbers or []), "activity": contact.activity,
@@ -132,7 +132,7 @@ def edit_contact(
     changes nothing writes nothing.
     """
     _check_open(incident)
-    before = _as_raw(contact)
+    before = as_typed(contact)
     fields = contact_fields.clean_contact({**before, **{k: v for k, v in raw.items() if k in contact_fields.FIELDS}})
     after = {**fields, "platform": fields["platform"].value,
              "demand": fields["demand"].value if fields["demand"] else None}
@@ -156,13 +156,11 @@ def remove_contact(
 ) -> None:
     """Take a customer added by mistake off the list; one with outreach logged stays, for the record."""
     _check_open(incident)
-    if contact.attempts or session.scalar(
-        sa.select(sa.func.count()).select_from(OutreachAttempt).where(OutreachAttempt.contact_id == contact.id)
-    ):
+    if contact.attempts:  # counted with every attempt logged (log_attempt)
         raise InvalidInput("contact", "outreach is logged for this customer; they stay on the list",
                            reason="contact_has_outreach")
     record_event(session, incident, kind=EventKind.CONTACT_REMOVED, actor=actor, now=ensure_aware(now),
-                 data={"contact": contact.id, "name": contact.name, "removed": _as_raw(contact)})
+                 data={"contact": contact.id, "name": contact.name, "removed": as_typed(contact)})
     session.delete(contact)
     session.flush()
 

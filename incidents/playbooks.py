@@ -18,8 +18,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from incidents.accounts import record_audit
 from incidents.actors import Actor
+from incidents.audit import record_audit
 from incidents.errors import InvalidInput
 from incidents.lifecycle import Kind, Severity, Status
 from incidents.models import PlaybookRevision

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
-from incidents.accounts import record_audit
 from incidents.actors import Actor
+from incidents.audit import record_audit
 from incidents.errors import InvalidInput, NotFound
 from incidents.models import DutyShift, Role, User
 from incidents.notify import active_duty_managers

@@ -18,8 +18,8 @@ from importlib import resources
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from incidents.accounts import record_audit
 from incidents.actors import Actor
+from incidents.audit import record_audit
 from incidents.comms_models import ScriptVersion
 from incidents.errors import InvalidInput
 from incidents.lifecycle import Kind, Status

@@ -23,8 +23,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from incidents import channels
-from incidents.accounts import record_audit
 from incidents.actors import Actor
+from incidents.audit import record_audit
 from incidents.errors import DomainError, InvalidInput, NotFound
 from incidents.models import DeliveryAttempt, OutboxMessage
 from incidents.netguard import IPNetwork, UnsafeURL, check_url

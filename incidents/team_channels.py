@@ -20,8 +20,8 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from incidents.accounts import record_audit
 from incidents.actors import Actor
+from incidents.audit import record_audit
 from incidents.channels import CHANNEL_KINDS, ChannelConfigError, Message, validate_config
 from incidents.errors import InvalidInput, NotFound
 from incidents.models import DeliveryAttempt, OutboxMessage, OutboxState, TeamChannel

@@ -27,8 +27,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from incidents import notify, service
-from incidents.accounts import record_audit
 from incidents.actors import Actor
+from incidents.audit import record_audit
 from incidents.deadlines import record_event
 from incidents.errors import InvalidInput, NotFound
 from incidents.intake_models import ComplaintReport, ComplaintSurgeRule

@@ -21,8 +21,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
 from incidents import outreach, service
-from incidents.accounts import record_audit
 from incidents.actors import Actor
+from incidents.audit import record_audit
 from incidents.deadlines import record_event
 from incidents.errors import InvalidInput, NotFound
 from incidents.lifecycle import Kind, Source, Status

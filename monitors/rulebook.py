@@ -13,8 +13,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from incidents.accounts import record_audit
 from incidents.actors import Actor
+from incidents.audit import record_audit
 from incidents.errors import InvalidInput, NotFound
 from incidents.lifecycle import Severity
 from incidents.monitor_models import MentionMatch, MonitorRule

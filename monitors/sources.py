@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from incidents.accounts import record_audit
 from incidents.actors import Actor
+from incidents.audit import record_audit
 from incidents.errors import InvalidInput, NotFound
 from incidents.monitor_models import Mention, MonitorSource
 from incidents.netguard import IPNetwork, refused_address

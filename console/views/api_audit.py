@@ -22,11 +22,10 @@ from incidents import audit_queries
 def list_audit() -> Any:
     """Audit records, newest first: ?actor, action (a trailing dot for a prefix), target_type,
     target_id, from, to (team zone), request_id, q (free text), limit, before (the cursor)."""
-    session = get_session()
-    query = parse_audit_query(request.args, team_zone())
+    session, zone = get_session(), team_zone()
+    query = parse_audit_query(request.args, zone)
     audit_queries.check_filter(session, query.wanted)
     page = audit_queries.audit_page(session, query.wanted, before=query.before, limit=query.limit)
-    zone = team_zone()
     return jsonify(records=[record_json(r, zone) for r in page.records], next_before=page.next_before)
 
 

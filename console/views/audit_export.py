@@ -19,13 +19,13 @@ from flask_babel import gettext
 from sqlalchemy.orm import Session
 
 from console.views.audit_filters import parse_audit_query
+from console.views.spreadsheet import inert
 from incidents.audit_queries import AuditFilter, all_matching, check_filter
 from incidents.errors import InvalidInput
 from incidents.models import AuditRecord
 from incidents.timeutil import utcnow
 
 FORMATS = ("csv", "jsonl")
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def record_json(record: AuditRecord, zone: ZoneInfo) -> dict[str, Any]:
@@ -39,8 +39,7 @@ def record_json(record: AuditRecord, zone: ZoneInfo) -> dict[str, Any]:
 
 
 def _cell(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return "'" + text if text.startswith(FORMULA_START) else text
+    return inert(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True))
 
 
 def _csv_lines(records: Iterator[AuditRecord], zone: ZoneInfo) -> Iterator[str]:

@@ -23,8 +23,6 @@ from incidents.errors import InvalidInput
 from incidents.models import AuditRecord
 
 bp = Blueprint("audit", __name__, url_prefix="/admin/audit")
-# What the page shows beside each code, in the reader's language.
-LABELS = {"action_label": action_label, "target_label": target_label}
 
 
 @dataclass(frozen=True)
@@ -66,6 +64,13 @@ def _query_args(query: AuditQuery, **extra: Any) -> dict[str, Any]:
     return {**{k: v for k, v in query.typed.items() if v}, **sized, **extra}
 
 
+def _page(session: Any, status: int = 200, **state: Any) -> Any:
+    """The page with `state` (records, filters as typed, errors, paging links) and its helpers."""
+    return render_template("audit/index.html", target_types=audit_queries.target_types(session),
+                           diff_rows=diff_rows, target_link=target_link, action_label=action_label,
+                           target_label=target_label, **state), status
+
+
 @bp.get("")
 def index() -> Any:
     """The log, newest first, narrowed by the filters; `before` pages to older records."""
@@ -75,15 +80,12 @@ def index() -> Any:
         audit_queries.check_filter(session, query.wanted)
     except InvalidInput as error:
         typed = {name: request.args.get(name, "") for name in request.args}
-        return render_template("audit/index.html", page=None, typed=typed, errors={error.field: message_for(error)},
-                               target_types=audit_queries.target_types(session), diff_rows=diff_rows,
-                               target_link=target_link, export_args={}, next_args=None, **LABELS), 422
+        return _page(session, 422, page=None, typed=typed, errors={error.field: message_for(error)}, export_args={},
+                     next_args=None)
     page = audit_queries.audit_page(session, query.wanted, before=query.before, limit=query.limit)
     next_args = _query_args(query, before=page.next_before) if page.next_before else None
-    return render_template("audit/index.html", page=page, typed=query.typed, errors={},
-                           target_types=audit_queries.target_types(session), diff_rows=diff_rows,
-                           target_link=target_link, export_args=_query_args(query), next_args=next_args,
-                           first_page=query.before is None, **LABELS)
+    return _page(session, page=page, typed=query.typed, errors={}, export_args=_query_args(query),
+                 next_args=next_args, first_page=query.before is None)
 
 
 @bp.get("/export")

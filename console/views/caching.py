@@ -24,6 +24,8 @@ import sqlalchemy as sa
 from flask import Flask, current_app, make_response, request
 from sqlalchemy.orm import Session
 
+from console.db import on_commit
+
 _CHANGED = "recent_renders_changed"
 _stores: weakref.WeakSet[RecentRenders] = weakref.WeakSet()
 
@@ -102,20 +104,18 @@ def shared_conditional(key: str, fingerprint: Callable[[], str], render: Callabl
     return _respond(recent.etag, lambda: recent.body, 200, vary)
 
 
-def _after_flush(session: Session, _context: Any) -> None:
+def _wrote(session: Session, _context: Any) -> None:
     session.info[_CHANGED] = True
 
 
-def _after_commit(session: Session) -> None:
-    if session.info.pop(_CHANGED, False):
-        for store in list(_stores):
-            store.stale()
+def _stale_everywhere() -> None:
+    for store in list(_stores):
+        store.stale()
 
 
 def init_app(app: Flask) -> None:
     """One store per app; a commit in this process that wrote anything makes its renders stale."""
     app.extensions["recent_renders"] = RecentRenders()
-    if not sa.event.contains(Session, "after_commit", _after_commit):
-        sa.event.listen(Session, "after_flush", _after_flush)
-        sa.event.listen(Session, "after_commit", _after_commit)
-        sa.event.listen(Session, "after_soft_rollback", lambda session, _tx: session.info.pop(_CHANGED, None))
+    if not sa.event.contains(Session, "after_flush", _wrote):
+        sa.event.listen(Session, "after_flush", _wrote)
+    on_commit(_CHANGED, _stale_everywhere)

@@ -204,10 +204,9 @@ def import_contacts(reference: str) -> Any:
 
 
 def _contact_values(person: Any) -> dict[str, str]:
-    """A stored customer as the add/edit form shows it."""
-    return {"name": person.name, "platform": person.platform.value, "handle": person.handle,
-            "order_numbers": ", ".join(person.order_numbers or []), "activity": person.activity,
-            "demand": person.demand.value if person.demand else "", "notes": person.notes}
+    """A stored customer as the add/edit form shows it: order numbers on one line, no demand as blank."""
+    typed = outreach.as_typed(person)
+    return {**typed, "order_numbers": ", ".join(typed["order_numbers"]), "demand": typed["demand"] or ""}
 
 
 @bp.get("/incidents/<reference>/contacts/<int:contact_id>/edit")

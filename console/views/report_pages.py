@@ -20,6 +20,7 @@ from console.db import get_session
 from console.i18n import message_for, select_locale, team_zone
 from console.labels import KIND_LABELS, SEVERITY_LABELS, SOURCE_LABELS, STATUS_LABELS
 from console.review_labels import CHOICE_LABELS
+from console.views.spreadsheet import inert
 from incidents import reports
 from incidents.errors import InvalidInput
 from incidents.lifecycle import Kind, Severity, Source
@@ -144,20 +145,6 @@ DATASETS = ("incidents", "deadlines", "outreach", "compensation", "action_items"
             "by_source", "categories", "per_day", "adherence", "root_causes")
 
 
-# A cell starting with one of these is a formula to Excel and WPS (=HYPERLINK(...) in a title).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _inert(value: Any) -> Any:
-    """Text that a spreadsheet would run as a formula, kept as text by a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        try:
-            float(value)
-        except ValueError:
-            return "'" + value
-    return value
-
-
 def csv_response(name: str, period: reports.Period) -> Any:
     """One dataset of the period as a CSV download."""
     datasets = _datasets(period)
@@ -169,7 +156,7 @@ def csv_response(name: str, period: reports.Period) -> Any:
     buffer.write("\ufeff")
     writer = csv.writer(buffer)
     writer.writerow(header)
-    writer.writerows([_inert(value) for value in row] for row in rows)
+    writer.writerows([inert(value, numbers_stay=True) for value in row] for row in rows)
     response = make_response(buffer.getvalue())
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
     stamp = period.start.astimezone(team_zone()).strftime("%Y%m%d")
