@@ -12,6 +12,7 @@ import os
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -53,29 +54,55 @@ def _drop_postgres_database(name: str) -> None:
     admin.dispose()
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A migrated database for the whole session, one per backend."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'crisis.db'}"
+@dataclass(frozen=True)
+class MadeDatabase:
+    url: str
+    engine: sa.Engine
+    postgres_name: str | None  # dropped at the end; SQLite's file goes with the temporary folder
+
+
+# One migrated database per backend for the whole test process, made on first use. pytest sets a
+# parametrized session fixture up again whenever the backend changes, which under pytest-xdist
+# (a module at a time) happens at nearly every module: that would create, migrate and drop a
+# PostgreSQL database each time, and dispose of an engine whose connections a browser's last
+# poll may still hold (they would then be dropped unclosed).
+_MADE: dict[str, MadeDatabase] = {}
+
+
+def _made(backend: str, tmp_path_factory: pytest.TempPathFactory) -> MadeDatabase:
+    if backend not in _MADE:
+        if backend == "sqlite":
+            url, name = f"sqlite:///{tmp_path_factory.mktemp('db') / 'crisis.db'}", None
+        else:
+            url, name = _create_postgres_database()
         migrate.upgrade(url)
-        yield url
-        return
-    if not POSTGRES_URL:
+        _MADE[backend] = MadeDatabase(url, make_engine(url), name)
+    return _MADE[backend]
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A migrated database for the whole session, one per backend."""
+    if request.param == "postgresql" and not POSTGRES_URL:
         if IN_CI:
             pytest.fail("CI=true but CRISIS_TEST_POSTGRES_URL is not set")
         pytest.skip("CRISIS_TEST_POSTGRES_URL not set")
-    url, name = _create_postgres_database()
-    migrate.upgrade(url)
-    yield url
-    _drop_postgres_database(name)
+    return _made(request.param, tmp_path_factory).url
 
 
 @pytest.fixture(scope="session")
-def engine(database_url: str) -> Iterator[sa.Engine]:
-    engine = make_engine(database_url)
-    yield engine
-    engine.dispose()
+def engine(database_url: str) -> sa.Engine:
+    return next(made.engine for made in _MADE.values() if made.url == database_url)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _databases_dropped_at_the_end() -> Iterator[None]:
+    yield
+    for made in _MADE.values():
+        made.engine.dispose()
+        if made.postgres_name:
+            _drop_postgres_database(made.postgres_name)
+    _MADE.clear()
 
 
 def empty_tables(engine: sa.Engine) -> None:

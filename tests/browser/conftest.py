@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pytest
 import sqlalchemy as sa
 from flask import Flask
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from incidents.models import AuditRecord
 from tests.support.servers import LiveServer  # noqa: F401 (browser tests import it from here too)
@@ -38,6 +38,15 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
 
 
+@pytest.fixture(autouse=True)
+def _contexts_closed(browser: Browser) -> Iterator[None]:
+    """Close every browser context a test opened itself (browser.new_context()): its pages would
+    otherwise go on polling the next tests' servers until the whole run ends."""
+    yield
+    for context in browser.contexts:
+        context.close()
+
+
 def open_incident_in(page: Page, *, title: str, severity: str = "P2 严重", kind: str = "系统故障") -> None:
     """Open an incident through the Chinese form, as the person signed in on `page` would."""
     page.get_by_role("link", name="发起事件").click()
@@ -45,6 +54,13 @@ def open_incident_in(page: Page, *, title: str, severity: str = "P2 严重", kin
     page.get_by_label(severity).check()
     page.get_by_label("标题").fill(title)
     page.get_by_role("button", name="发起事件").click()
+
+
+def htmx_settled(page: Page) -> None:
+    """Wait until htmx has no request in flight and has finished swapping and settling: a form it
+    just swapped in listens to its inputs only from then on (a person is never that fast)."""
+    page.wait_for_function(
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')")
 
 
 def sign_in_page(page: Page, base: str, username: str) -> None:

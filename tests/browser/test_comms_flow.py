@@ -13,7 +13,7 @@ from incidents import accounts, components, service
 from incidents.actors import Actor
 from incidents.timeutil import utcnow
 from incidents.updates import set_public_identity
-from tests.browser.conftest import sign_in_page
+from tests.browser.conftest import htmx_settled, sign_in_page
 from tests.conftest import FIXED_NOW, PASSWORD
 from tests.support.servers import LiveServer
 
@@ -44,6 +44,7 @@ def test_compose_from_a_script_preview_publish_and_read_it_in_public(live_server
     composer = page.locator("#update-form")
     composer.get_by_label("话术").select_option(label="首次公告")
     expect(composer.get_by_label("公告内容")).to_have_value(re.compile(r"^我们发现\{components\}出现异常"))
+    htmx_settled(page)  # the swapped-in form sends its preview on change only once htmx has settled it
     composer.get_by_label("支付").select_option(label="严重中断")
     preview = composer.locator("#composer-preview")
     expect(preview).to_contain_text("请填写 {eta}")  # nothing half-filled: the gap is named
