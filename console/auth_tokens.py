@@ -7,7 +7,7 @@ from flask import g, request
 from console.db import get_session
 from incidents import accounts
 from incidents.models import ApiToken
-from incidents.timeutil import utcnow
+from console.clock import utcnow
 
 
 def authenticate_api_request(*, allow_query_token: bool = False) -> ApiToken | None:

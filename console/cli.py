@@ -18,7 +18,7 @@ from incidents import accounts
 from incidents.actors import Actor
 from incidents.errors import DomainError
 from incidents.models import Role, User
-from incidents.timeutil import utcnow
+from console.clock import utcnow
 
 def _terminal_user() -> str:
     try:

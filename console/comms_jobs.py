@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from incidents.holding import publish_holding_statements
-from incidents.timeutil import utcnow
+from console.clock import utcnow
 
 log = logging.getLogger(__name__)
 

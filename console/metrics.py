@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from console import errors, leadership
 from incidents import backlog
-from incidents.timeutil import utcnow
+from console.clock import utcnow
 
 log = logging.getLogger(__name__)
 bp = Blueprint("metrics", __name__)

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from incidents.timeutil import utcnow
+from console.clock import utcnow
 from monitors.polling import PollSettings, SessionFactory, poll_due
 from monitors.rulebook import CompiledRules
 

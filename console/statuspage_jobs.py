@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from incidents.maintenance import advance_windows
-from incidents.timeutil import utcnow
+from console.clock import utcnow
 
 log = logging.getLogger(__name__)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 from console import config as console_config
 from incidents import channels, outbox, subscribers
 from incidents.subscriber_fanout import remind_upcoming
-from incidents.timeutil import utcnow
+from console.clock import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +55,10 @@ def deliver_settings(config: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def deliver_subscribers(session_factory: SessionFactory, settings: dict[str, Any]) -> outbox.DeliveryReport:
+def deliver_subscribers(session_factory: SessionFactory, settings: dict[str, Any],
+                        now: datetime | None = None) -> outbox.DeliveryReport:
     """One tick: deliver the subscribers' due messages, batch after batch while they come back full."""
-    now = utcnow()
+    now = now or utcnow()
     total = outbox.DeliveryReport()
     while True:
         report = outbox.deliver_due(session_factory, now=now, **settings)
@@ -68,18 +70,18 @@ def deliver_subscribers(session_factory: SessionFactory, settings: dict[str, Any
     return total
 
 
-def remind_maintenance(session_factory: SessionFactory) -> int:
+def remind_maintenance(session_factory: SessionFactory, now: datetime | None = None) -> int:
     """One tick: queue reminders of maintenance windows that start soon; returns the messages queued."""
     with session_factory() as session:
-        made = remind_upcoming(session, now=utcnow())
+        made = remind_upcoming(session, now=now or utcnow())
         session.commit()
     return len(made)
 
 
-def expire_unconfirmed(session_factory: SessionFactory) -> int:
+def expire_unconfirmed(session_factory: SessionFactory, now: datetime | None = None) -> int:
     """One tick: forget the subscriptions whose confirmation link ran out; returns how many."""
     with session_factory() as session:
-        count = subscribers.expire_unconfirmed(session, now=utcnow())
+        count = subscribers.expire_unconfirmed(session, now=now or utcnow())
         session.commit()
     if count:
         log.info("subscribers: %d unconfirmed subscriptions expired", count)

@@ -37,7 +37,7 @@ from console import config as console_config
 from console.leadership import Leadership, leadership_for
 from incidents import escalation, outbox
 from incidents.netguard import IPNetwork
-from incidents.timeutil import utcnow
+from console.clock import utcnow
 
 log = logging.getLogger(__name__)
 

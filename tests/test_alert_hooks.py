@@ -45,6 +45,12 @@ def payload(*alerts: dict[str, Any], group: str = GROUP) -> dict[str, Any]:
     }
 
 
+@pytest.fixture(autouse=True)
+def _console_at_the_alerts_time(app) -> None:  # noqa: ANN001
+    """The alerts and the roster are dated around FIXED_NOW: the console reads the same instant."""
+    app.config["CLOCK"] = lambda: FIXED_NOW
+
+
 @pytest.fixture()
 def hook(api_as):  # noqa: ANN001, ANN201
     """post(path, body) with an agent's token (the least role allowed)."""

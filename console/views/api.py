@@ -20,7 +20,7 @@ from incidents import queries, service
 from incidents.errors import InvalidInput
 from incidents.lifecycle import Source
 from incidents.models import Incident, TimelineEvent, User
-from incidents.timeutil import utcnow
+from console.clock import utcnow
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 

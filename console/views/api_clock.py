@@ -19,7 +19,7 @@ from console.views.api import _body, _string, bp, event_json
 from incidents import checklist, deadlines, notifications, queries, service
 from incidents.models import Deadline, Incident, Notification, StatusUpdate, User
 from incidents.roster import on_duty
-from incidents.timeutil import utcnow
+from console.clock import utcnow
 
 
 class NoPerson(Exception):

@@ -21,7 +21,7 @@ from incidents.comms_models import TalkingPoints, UpdateDraft
 from incidents.errors import InvalidInput, NotFound
 from incidents.lifecycle import Kind
 from incidents.models import Incident, StatusUpdate
-from incidents.timeutil import utcnow
+from console.clock import utcnow
 
 COMPOSE_FIELDS = {"body", "body_en", "public_status", "components", "script", "variables"}
 

@@ -16,7 +16,7 @@ from console.i18n import team_zone
 from console.views.api import _body, bp
 from incidents.errors import InvalidInput
 from incidents.intake_models import ComplaintReport, ComplaintSurgeRule
-from incidents.timeutil import utcnow
+from console.clock import utcnow
 from monitors import alert_intake, complaints
 
 COMPLAINT_FIELDS = {"product", "category", "channel", "text", "order_no"}

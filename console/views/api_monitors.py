@@ -18,7 +18,7 @@ from console.views.api import json_body, string_field
 from incidents import service
 from incidents.lifecycle import Source
 from incidents.monitor_models import Mention, MonitorRule, MonitorSource
-from incidents.timeutil import utcnow
+from console.clock import utcnow
 from monitors import mentions, rulebook, sources
 
 bp = Blueprint("monitors", __name__)

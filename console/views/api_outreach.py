@@ -20,7 +20,7 @@ from console.views.api_status import _instant
 from incidents import contact_fields, outreach, outreach_queries, service
 from incidents.errors import InvalidInput
 from incidents.outreach_models import AffectedContact, Compensation, ContactOrigin, OutreachAttempt
-from incidents.timeutil import utcnow
+from console.clock import utcnow
 
 CONTACT_KEYS = set(contact_fields.FIELDS)
 ATTEMPT_KEYS = {"result", "channel", "at", "note", "offer_kind", "offer_value", "promise", "promise_due_at"}

@@ -16,7 +16,7 @@ from incidents.errors import InvalidInput
 from incidents.models import Incident
 from incidents.review_figures import figures_for
 from incidents.review_models import ActionItem, CaseStep, Review
-from incidents.timeutil import utcnow
+from console.clock import utcnow
 
 
 def _time(value: Any) -> str | None:

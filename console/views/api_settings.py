@@ -29,7 +29,7 @@ from incidents.errors import InvalidInput, NotFound
 from incidents.lifecycle import Kind
 from incidents.models import CalendarDay, DutyShift, TeamChannel
 from incidents.playbooks import Playbook
-from incidents.timeutil import utcnow
+from console.clock import utcnow
 
 bp = Blueprint("settings", __name__)
 

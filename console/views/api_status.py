@@ -20,7 +20,7 @@ from incidents import service
 from incidents.errors import InvalidInput
 from incidents.public_models import Component, ComponentGroup, Maintenance
 from incidents.publicity import all_components
-from incidents.timeutil import utcnow
+from console.clock import utcnow
 from incidents.updates import set_public_identity
 
 COMPONENT_KEYS = {"name", "name_en", "description", "description_en", "group_id", "position", "base_status",

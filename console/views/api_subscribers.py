@@ -17,7 +17,7 @@ from console.views.api import bp, json_body
 from incidents import subscribers
 from incidents.errors import InvalidInput
 from incidents.subscriber_models import Subscriber
-from incidents.timeutil import utcnow
+from console.clock import utcnow
 
 ADD_KEYS = {"kind", "name", "url", "secret", "email", "language", "components"}
 

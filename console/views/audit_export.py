@@ -23,7 +23,7 @@ from console.views.spreadsheet import inert
 from incidents.audit_queries import AuditFilter, all_matching, check_filter
 from incidents.errors import InvalidInput
 from incidents.models import AuditRecord
-from incidents.timeutil import utcnow
+from console.clock import utcnow
 
 FORMATS = ("csv", "jsonl")
 

@@ -14,7 +14,7 @@ from console import current_actor
 from console.db import get_session
 from console.i18n import LANGUAGE_COOKIE, LANGUAGES
 from incidents import accounts
-from incidents.timeutil import utcnow
+from console.clock import utcnow
 
 bp = Blueprint("auth", __name__)
 

@@ -22,7 +22,7 @@ from incidents.deadlines import OPEN_STATES, incident_deadlines
 from incidents.models import Deadline, Incident, StatusUpdate, User
 from incidents.playbooks import effective_playbook
 from incidents.roster import on_duty
-from incidents.timeutil import utcnow
+from console.clock import utcnow
 from incidents.updates import PUBLIC_STATUSES
 
 RECENT_UPDATES = 3

@@ -28,7 +28,7 @@ from incidents.lifecycle import Status
 from incidents.models import Incident
 from incidents.public_models import Component, ComponentStatus, IncidentComponent
 from incidents.publicity import all_components
-from incidents.timeutil import utcnow
+from console.clock import utcnow
 
 RECENT_DECIDED = 3
 PURPOSE_LABELS = {

@@ -19,7 +19,7 @@ from console.views.comms_context import PURPOSE_LABELS
 from incidents import comms, scripts, talking_points
 from incidents.errors import InvalidInput, NotFound
 from incidents.lifecycle import Kind, Severity
-from incidents.timeutil import utcnow
+from console.clock import utcnow
 from incidents.updates import PUBLIC_STATUSES
 
 bp = Blueprint("comms", __name__)

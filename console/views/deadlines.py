@@ -20,7 +20,7 @@ from console.views.clock_context import DeadlineRow, rule_name
 from incidents import queries
 from incidents.deadlines import pending_deadlines
 from incidents.roster import on_duty
-from incidents.timeutil import utcnow
+from console.clock import utcnow
 
 bp = Blueprint("deadlines", __name__)
 

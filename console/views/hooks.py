@@ -34,7 +34,7 @@ from console import current_actor
 from console.db import get_session
 from console.errors import api_error
 from console.i18n import team_zone
-from incidents.timeutil import utcnow
+from console.clock import utcnow
 from monitors.alert_intake import hook_config, receive_alerts
 from monitors.alerthooks import HookPayloadError, parse_hook
 

@@ -27,7 +27,7 @@ from incidents import checklist, deadlines, service
 from incidents.errors import InvalidInput
 from incidents.models import Deadline, Incident
 from incidents.roster import on_duty
-from incidents.timeutil import utcnow
+from console.clock import utcnow
 
 ACTION_TARGET = "clock-action"
 

@@ -25,7 +25,7 @@ from incidents import comms, service, talking_points
 from incidents.comms_models import UpdateDraft
 from incidents.errors import InvalidInput
 from incidents.models import Incident, StatusUpdate
-from incidents.timeutil import utcnow
+from console.clock import utcnow
 
 COMPOSER = "incidents/_update_form.html"
 SIGNOFF = "incidents/_signoff.html"

@@ -24,7 +24,7 @@ from incidents import lifecycle, queries, service
 from incidents.errors import InvalidInput, StaleVersion
 from incidents.lifecycle import Kind, Severity, Source, Status, TransitionNotAllowed
 from incidents.models import Incident, User
-from incidents.timeutil import utcnow
+from console.clock import utcnow
 
 bp = Blueprint("incidents", __name__, url_prefix="/incidents")
 

@@ -16,7 +16,7 @@ from console.db import get_session
 from console.i18n import message_for, team_zone
 from incidents.errors import InvalidInput
 from incidents.lifecycle import Severity
-from incidents.timeutil import utcnow
+from console.clock import utcnow
 from monitors import alert_intake, complaints
 
 bp = Blueprint("intake", __name__)

@@ -18,7 +18,7 @@ from console.views.caching import conditional
 from console.views.monitor_pages import monitor_message, redirect_or_swap
 from incidents.errors import InvalidInput
 from incidents.lifecycle import Severity
-from incidents.timeutil import utcnow
+from console.clock import utcnow
 from monitors import rulebook, sources
 
 bp = Blueprint("monitor_config", __name__, url_prefix="/monitors")

@@ -20,7 +20,7 @@ from incidents.errors import InvalidInput
 from incidents.lifecycle import Kind, Severity
 from incidents.models import Incident
 from incidents.monitor_models import Mention, MentionState
-from incidents.timeutil import utcnow
+from console.clock import utcnow
 from monitors import mentions, rulebook, sources
 
 bp = Blueprint("monitors", __name__, url_prefix="/monitors")

@@ -30,7 +30,7 @@ from incidents.outreach_models import (
     OfferKind,
     Platform,
 )
-from incidents.timeutil import utcnow
+from console.clock import utcnow
 
 bp = Blueprint("outreach", __name__)
 

@@ -24,7 +24,7 @@ from console.views.spreadsheet import inert
 from incidents import reports
 from incidents.errors import InvalidInput
 from incidents.lifecycle import Kind, Severity, Source
-from incidents.timeutil import utcnow
+from console.clock import utcnow
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 

@@ -26,7 +26,7 @@ from incidents.lifecycle import Status
 from incidents.models import Incident, StatusUpdate, User
 from incidents.monitor_models import Mention
 from incidents.review_figures import figures_for
-from incidents.timeutil import utcnow
+from console.clock import utcnow
 
 bp = Blueprint("review", __name__)
 

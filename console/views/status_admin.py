@@ -22,7 +22,7 @@ from incidents import service
 from incidents.errors import InvalidInput
 from incidents.public_models import ComponentStatus, Maintenance, MaintenanceStatus
 from incidents.publicity import all_components
-from incidents.timeutil import utcnow
+from console.clock import utcnow
 from incidents.updates import set_public_identity
 
 bp = Blueprint("status_admin", __name__)

@@ -26,7 +26,7 @@ from incidents import maintenance as maintenance_service
 from incidents import public_page
 from incidents.errors import NotFound
 from incidents.public_models import Maintenance
-from incidents.timeutil import utcnow
+from console.clock import utcnow
 
 bp = Blueprint("status_feeds", __name__)
 

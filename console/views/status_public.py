@@ -26,7 +26,7 @@ from incidents.components import Run, all_groups, components_signature, history,
 from incidents.errors import NotFound
 from incidents.public_models import ComponentStatus
 from incidents.publicity import all_components
-from incidents.timeutil import utcnow
+from console.clock import utcnow
 
 bp = Blueprint("status", __name__)
 

@@ -19,7 +19,7 @@ from console.views.status_public import _render, public_locale
 from incidents import subscribers
 from incidents.errors import InvalidInput, NotFound
 from incidents.publicity import all_components
-from incidents.timeutil import utcnow
+from console.clock import utcnow
 
 bp = Blueprint("subscribe", __name__)
 

@@ -18,7 +18,7 @@ from console.subscriber_jobs import mail_settings
 from incidents import subscribers
 from incidents.errors import InvalidInput
 from incidents.publicity import all_components
-from incidents.timeutil import utcnow
+from console.clock import utcnow
 
 bp = Blueprint("subscriber_admin", __name__)
 

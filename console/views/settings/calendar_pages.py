@@ -22,7 +22,7 @@ from console.views.settings.common import answer, changed, error_text
 from incidents import calendar_days
 from incidents.deadlines import business_calendar
 from incidents.errors import InvalidInput
-from incidents.timeutil import utcnow
+from console.clock import utcnow
 
 bp = Blueprint("calendar", __name__, url_prefix="/settings/calendar")
 

@@ -21,7 +21,7 @@ from incidents import team_channels
 from incidents.channels import CHANNEL_KINDS
 from incidents.errors import InvalidInput
 from incidents.models import TeamChannel
-from incidents.timeutil import utcnow
+from console.clock import utcnow
 
 bp = Blueprint("channels", __name__, url_prefix="/settings/channels")
 

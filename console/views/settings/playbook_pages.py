@@ -21,7 +21,7 @@ from console.views.settings.common import answer, changed, error_text, may
 from incidents import playbook_history, playbooks
 from incidents.errors import InvalidInput
 from incidents.lifecycle import Kind, Severity, Status
-from incidents.timeutil import utcnow
+from console.clock import utcnow
 
 bp = Blueprint("playbooks", __name__, url_prefix="/settings/playbooks")
 

@@ -21,7 +21,7 @@ from console.views.settings.common import answer, changed, error_text, local_dat
 from incidents import roster
 from incidents.errors import InvalidInput
 from incidents.models import DutyShift, User
-from incidents.timeutil import utcnow
+from console.clock import utcnow
 
 bp = Blueprint("roster", __name__, url_prefix="/roster")
 
