@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import logging
+import os
 import secrets
 import signal
 import sys
@@ -92,6 +93,8 @@ def serve(host: str, port: int, threads: int, create_admin: bool, with_worker: b
     from waitress import serve as waitress_serve
 
     app = _app()
+    if not os.environ.get("CRISIS_PUBLIC_URL"):  # links in mails and feeds point where it listens
+        app.config["PUBLIC_URL"] = f"http://{host}:{port}"
     _log_lines(app)
     migrate.upgrade(app.config["DATABASE_URL"])
     if create_admin:
@@ -105,7 +108,10 @@ def serve(host: str, port: int, threads: int, create_admin: bool, with_worker: b
         worker.start()
     click.echo(f"Crisis console on http://{host}:{port}/")
     try:
-        waitress_serve(app, host=host, port=port, threads=threads, ident="crisis-console")
+        # waitress would drop X-Forwarded-* itself: pass them on as gunicorn does, so the app's
+        # CRISIS_TRUSTED_PROXIES rule alone decides whom to believe (and /metrics sees a proxy).
+        waitress_serve(app, host=host, port=port, threads=threads, ident="crisis-console",
+                       clear_untrusted_proxy_headers=False)
     finally:
         if worker is not None:
             worker.stop()

@@ -22,8 +22,10 @@ from pythonjsonlogger.json import JsonFormatter
 
 FORMATS = ("text", "json")
 ACCESS_LOGGER = "console.access"
-# Query parameters whose values never reach a log line (hooks take ?token=).
-SECRET_PARAMS = ("token", "password", "secret", "key", "signature", "sig", "csrf", "auth", "code")
+# Query parameters whose values never reach a log line (hooks take ?token=; the chat platforms and
+# SMS providers sign with ?sign=, ?msg_signature=, ?ticket=; some clients send ?passwd= or ?pwd=).
+SECRET_PARAMS = ("token", "password", "passwd", "pwd", "secret", "key", "sign", "sig", "csrf", "auth", "code",
+                 "credential", "ticket", "session", "otp")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 _HANDLER_MARK = "_crisis_handler"
 

@@ -144,6 +144,8 @@ def test_secret_query_values_are_masked() -> None:
     assert logs.safe_query("token=abc&q=%E6%94%AF%E4%BB%98&page=2") == "token=***&q=%E6%94%AF%E4%BB%98&page=2"
     assert logs.safe_query("csrf_token=x&api_key=y&signature=z") == "csrf_token=***&api_key=***&signature=***"
     assert logs.safe_query("") == ""
+    assert logs.safe_query("passwd=a&pwd=b&access_token=c&sign=d&msg_signature=e&timestamp=1") == (
+        "passwd=***&pwd=***&access_token=***&sign=***&msg_signature=***&timestamp=1")
 
 
 def test_an_unknown_log_format_is_refused_naming_the_variable(monkeypatch, engine, database_url) -> None:  # noqa: ANN001
