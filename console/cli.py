@@ -8,18 +8,20 @@ import os
 import secrets
 import signal
 import sys
+from pathlib import Path
 
 import click
 import sqlalchemy as sa
 from flask import Flask
 
-from console import create_app, logs, metrics, migrate
+from console import backup, create_app, logs, metrics, migrate
+from console.clock import utcnow
 from console.worker import Worker
 from incidents import accounts
 from incidents.actors import Actor
 from incidents.errors import DomainError
 from incidents.models import Role, User
-from console.clock import utcnow
+
 
 def _terminal_user() -> str:
     try:
@@ -228,3 +230,28 @@ def token_revoke(name: str) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+@main.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def backup_command(path: Path) -> None:
+    """Write a consistent copy of the database to PATH, while the console runs."""
+    app = _app()
+    try:
+        backup.backup(app.config["DATABASE_URL"], path)
+    except backup.BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"backup written to {path} ({path.stat().st_size:,} bytes)")
+
+
+@main.command("restore")
+@click.argument("path", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+def restore_command(path: Path) -> None:
+    """Restore the backup at PATH into the empty database CRISIS_DATABASE_URL names."""
+    app = _app()
+    app.extensions["db_engine"].dispose()
+    try:
+        backup.restore(app.config["DATABASE_URL"], path)
+    except backup.BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"restored {path} into the database; it is at the latest schema")
