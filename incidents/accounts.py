@@ -6,6 +6,7 @@ import functools
 import hashlib
 import re
 import secrets
+import unicodedata
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -21,9 +22,24 @@ from incidents.timeutil import ensure_aware
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
 PASSWORD_MIN = 10
 LOGIN_WINDOW = timedelta(minutes=15)
+# One address guessing across accounts is held after this many failures in the window.
 LOGIN_MAX_FAILURES = 10
+# One (account, address) pair: this many failures are free, then each costs twice the last wait.
+PAIR_FREE_FAILURES = 5
+PAIR_LONGEST_WAIT = LOGIN_WINDOW
 TOKEN_PREFIX = "crs_"
 LOCALES = ("zh_Hans_CN", "en")
+
+
+def canonical_username(username: str) -> str:
+    """The one spelling of a name: NFKC (full-width letters become ASCII), trimmed, lower case.
+    `U_admin`, `u_admin` and `Ｕ_admin` are one account."""
+    return unicodedata.normalize("NFKC", username or "").strip().lower()
+
+
+def same_username(username: str) -> sa.ColumnElement[bool]:
+    """The condition finding a user by any spelling of their name."""
+    return sa.func.lower(User.username) == canonical_username(username)
 
 
 def hash_password(password: str) -> str:
@@ -51,10 +67,10 @@ def create_user(
     now: datetime,
 ) -> User:
     """Create an active user; the username must be new and the password long enough."""
-    username = (username or "").strip()
+    username = unicodedata.normalize("NFKC", username or "").strip()
     if not USERNAME_RE.match(username):
         raise InvalidInput("username", "use 2-64 letters, digits, '.', '_' or '-'")
-    if session.scalar(sa.select(User.id).where(User.username == username)) is not None:
+    if session.scalar(sa.select(User.id).where(same_username(username))) is not None:
         raise InvalidInput("username", f"user {username!r} already exists")
     if len(password or "") < PASSWORD_MIN:
         raise InvalidInput("password", f"the password needs at least {PASSWORD_MIN} characters")
@@ -91,20 +107,48 @@ def set_locale(session: Session, *, user: User, locale: str, actor: Actor, now: 
 
 
 def login_retry_after(session: Session, *, username: str, ip: str, now: datetime) -> timedelta | None:
-    """How long until this account or address may try again; None when it may try now."""
-    since = ensure_aware(now) - LOGIN_WINDOW
+    """How long until this account may be tried again from this address; None when it may now.
+
+    Failures slow down the (account, address) pair, each wait twice the last once the free ones
+    are spent, up to PAIR_LONGEST_WAIT; an address guessing across accounts is held as a whole.
+    An account is never held as a whole: failures from other addresses cannot lock its owner out.
+    """
+    now = ensure_aware(now)
+    since = now - LOGIN_WINDOW
+    failed = sa.and_(LoginAttempt.at > since, LoginAttempt.success.is_(False))
     waits = []
-    for column, value in ((LoginAttempt.username, username), (LoginAttempt.ip, ip)):
-        failures = session.scalars(
-            sa.select(LoginAttempt.at)
-            .where(column == value, LoginAttempt.at > since, LoginAttempt.success.is_(False))
-            .order_by(LoginAttempt.at.desc())
-            .limit(LOGIN_MAX_FAILURES)
-        ).all()
-        if len(failures) >= LOGIN_MAX_FAILURES:
-            # Blocked until the oldest of the last N failures leaves the window.
-            waits.append(failures[-1] + LOGIN_WINDOW - now)
+    pair = session.scalars(
+        sa.select(LoginAttempt.at)
+        .where(failed, LoginAttempt.username == canonical_username(username)[:64], LoginAttempt.ip == ip[:64])
+        .order_by(LoginAttempt.at.desc())
+        .limit(PAIR_FREE_FAILURES + 12)
+    ).all()
+    if len(pair) >= PAIR_FREE_FAILURES:
+        wait = min(timedelta(seconds=2 ** (len(pair) - PAIR_FREE_FAILURES)), PAIR_LONGEST_WAIT)
+        waits.append(pair[0] + wait - now)
+    address = session.scalars(
+        sa.select(LoginAttempt.at).where(failed, LoginAttempt.ip == ip[:64])
+        .order_by(LoginAttempt.at.desc()).limit(LOGIN_MAX_FAILURES)
+    ).all()
+    if len(address) >= LOGIN_MAX_FAILURES:
+        # Held until the oldest of the last N failures leaves the window.
+        waits.append(address[-1] + LOGIN_WINDOW - now)
+    waits = [wait for wait in waits if wait > timedelta(0)]
     return max(waits) if waits else None
+
+
+def clear_login_failures(session: Session, *, username: str, actor: Actor, now: datetime) -> int:
+    """Forget an account's failed sign-ins from every address (an admin unlocking it); audited."""
+    user = session.scalar(sa.select(User).where(same_username(username)))
+    if user is None:
+        raise NotFound(f"no user {username!r}")
+    cleared = session.execute(
+        sa.delete(LoginAttempt).where(LoginAttempt.username == canonical_username(username)[:64],
+                                      LoginAttempt.success.is_(False))
+    ).rowcount
+    record_audit(session, actor=actor, action="user.unlocked", target_type="user", target_id=user.id, now=now,
+                 after={"failures_cleared": cleared})
+    return cleared
 
 
 @functools.cache
@@ -118,10 +162,11 @@ def authenticate(
 ) -> User | None:
     """Check a password and record the attempt; None on any failure (no hint which part, not even
     by timing). A success is audited too (a new signed-in session is a change of who may act)."""
-    user = session.scalar(sa.select(User).where(User.username == username))
+    user = session.scalar(sa.select(User).where(same_username(username)))
     matches = check_password_hash(user.password_hash if user else _stand_in_hash(), password)
     ok = bool(user and user.active and matches)
-    session.add(LoginAttempt(username=username[:64], ip=ip[:64], at=ensure_aware(now), success=ok))
+    session.add(LoginAttempt(username=canonical_username(username)[:64], ip=ip[:64], at=ensure_aware(now),
+                             success=ok))
     if not ok or user is None:
         return None
     actor = Actor(label=user.display_name, user_id=user.id, ip=ip, request_id=request_id)

@@ -51,6 +51,8 @@ class Role(enum.StrEnum):
 
 class User(Base):
     __tablename__ = "user_account"
+    # One account per name whatever its case (incidents.accounts.canonical_username).
+    __table_args__ = (sa.Index("ix_user_username_lower", sa.text("lower(username)"), unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(sa.String(64), unique=True)

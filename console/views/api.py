@@ -16,7 +16,7 @@ from console.db import get_session
 from console.errors import api_error
 from console.i18n import team_zone
 from console.views.filters import parse_filter
-from incidents import queries, service
+from incidents import accounts, queries, service
 from incidents.errors import InvalidInput
 from incidents.lifecycle import Source
 from incidents.models import Incident, TimelineEvent, User
@@ -96,7 +96,7 @@ def _version(payload: dict[str, Any], required: bool) -> int | None:
 def _user_id(username: str | None, field: str) -> int | None:
     if username in (None, ""):
         return None
-    user_id = get_session().scalar(sa.select(User.id).where(User.username == username, User.active))
+    user_id = get_session().scalar(sa.select(User.id).where(accounts.same_username(username), User.active))
     if user_id is None:
         raise InvalidInput(field, f"no active user {username!r}", reason="no_user")
     return user_id
