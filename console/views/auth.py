@@ -33,7 +33,7 @@ def _safe_next(target: str | None) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
-    """The sign-in form; failures are counted per account and per address."""
+    """The sign-in form; failures slow down the (account, address) pair and a guessing address."""
     if current_user.is_authenticated and request.method == "GET":
         return redirect(_safe_next(request.args.get("next")))
     error = None
@@ -44,8 +44,12 @@ def login() -> Any:
         ip = request.remote_addr or ""
         wait = accounts.login_retry_after(session, username=username, ip=ip, now=now)
         if wait is not None:
-            minutes = max(1, math.ceil(wait.total_seconds() / 60))
-            error = gettext("Too many failed sign-ins. Try again in %(minutes)s minutes.", minutes=minutes)
+            if wait.total_seconds() < 60:
+                error = gettext("Too many failed sign-ins. Try again in %(seconds)s seconds.",
+                                seconds=max(1, math.ceil(wait.total_seconds())))
+            else:
+                error = gettext("Too many failed sign-ins. Try again in %(minutes)s minutes.",
+                                minutes=math.ceil(wait.total_seconds() / 60))
             retry = str(max(1, math.ceil(wait.total_seconds())))
             return render_template("auth/login.html", error=error, username=username), 429, {"Retry-After": retry}
         user = accounts.authenticate(
