@@ -285,6 +285,7 @@ def test_the_headline_says_what_the_incident_says_now_not_its_worst(app, client)
                        now=later, zone=SHANGHAI)
         session.commit()
     assert _headline(client) == "部分服务响应变慢"
+    assert f'class="incident impact-minor" id="incident-{reference}"' in client.get("/status").text
     assert _headline(client, "/status?lang=en") == "Some services are running slowly"
     assert client.get("/api/v2/status.json").json["status"] == {"indicator": "minor",
                                                                 "description": "Minor Service Outage"}
