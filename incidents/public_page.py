@@ -57,7 +57,8 @@ class PublicIncident:
     title: str
     title_en: str
     status: Status
-    impact: str
+    impact: str  # the worst the incident's updates ever said (Statuspage's incident impact)
+    impact_now: str  # what its latest word on each component says today
     created_at: datetime
     updated_at: datetime
     monitoring_at: datetime | None
@@ -119,11 +120,15 @@ def _project(incident: Incident, updates: list[StatusUpdate], current: list[Inci
     resolved_at = latest.at if status == Status.RESOLVED else None
     if incident.status == Status.CLOSED and status != Status.RESOLVED:
         status, resolved_at = Status.RESOLVED, incident.closed_at
-    impact = COMPONENT_IMPACT[worst(seen)] if seen else SEVERITY_IMPACT[incident.severity]
     monitoring = [u.at for u in public_updates if u.status == Status.MONITORING]
     affected_now = sorted(
         (a for a in (_affected(components, row.component_id, row.status.value, row.status.value) for row in current)
          if a), key=lambda a: (components[a.id].position, a.id))
+    if seen:
+        impact = COMPONENT_IMPACT[worst(seen)]
+        impact_now = COMPONENT_IMPACT[worst([a.status for a in affected_now])]
+    else:  # no update named a component: the severity is all the public was told
+        impact = impact_now = SEVERITY_IMPACT[incident.severity]
     return PublicIncident(
         id=incident.id,
         reference=incident.reference,
@@ -131,6 +136,7 @@ def _project(incident: Incident, updates: list[StatusUpdate], current: list[Inci
         title_en=incident.public_title_en or "",
         status=status,
         impact=impact,
+        impact_now=impact_now,
         created_at=public_updates[-1].at,
         updated_at=latest.at,
         monitoring_at=max(monitoring) if monitoring else None,
@@ -185,9 +191,14 @@ class Overall:
 
 def overall(components: list[Component], incidents: list[PublicIncident],
             maintenances: list[Maintenance]) -> Overall:
-    """The worst of what the shown components and the ongoing incidents say."""
+    """The worst of what the shown components and the ongoing incidents say now.
+
+    An ongoing incident counts with what its latest updates say of its components, not with
+    the worst it ever had: lowering its components to degraded lowers the headline at once.
+    """
     shown = [c for c in components if c.show_on_page]
-    indicator = worst_impact([COMPONENT_IMPACT[c.status] for c in shown] + [i.impact for i in incidents if i.active])
+    indicator = worst_impact([COMPONENT_IMPACT[c.status] for c in shown]
+                             + [i.impact_now for i in incidents if i.active])
     maintenance = any(m.status in MAINTENANCE_ACTIVE for m in maintenances) or any(
         c.status == ComponentStatus.UNDER_MAINTENANCE for c in shown)
     return Overall(indicator, maintenance)

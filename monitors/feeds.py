@@ -16,7 +16,17 @@ declaring entities, so any document containing "<!ENTITY" is refused before pars
 
 Chinese encodings: documents declaring GB2312/GBK/GB18030 are decoded as GB18030 (a
 superset, since real "gb2312" feeds routinely contain GBK-only characters) and Big5 as
-Big5-HKSCS/CP950, then handed to feedparser as UTF-8.
+Big5-HKSCS/CP950, then handed to feedparser as UTF-8. Servers often label a UTF-8 feed
+"gbk" (a proxy's or a framework's default), so strict UTF-8 is tried first: real GBK or
+Big5 text is practically never valid UTF-8, while a lossy GB decode of UTF-8 is garbage.
+
+A wrong label alone (feedparser's CharacterEncodingOverride or NonXMLContentType, after
+which its strict XML parser still read the whole document) does not make a feed broken.
+
+feedparser's own HTML sanitising and link rewriting are off: only text is kept from the
+markup (`textutil.html_to_text`, the standard library's parser, which drops scripts and
+never keeps attributes but an emoticon's alt text), and feedparser's rewriting truncates the
+unquoted attributes Weibo writes, such as `<img alt=[怒] …>`, to `alt="["`.
 """
 
 from __future__ import annotations
@@ -44,6 +54,8 @@ _GB = {"gb2312", "gbk", "gb18030", "x-gbk", "cp936", "ms936", "euc-cn", "csgb231
 _BIG5 = {"big5", "big-5", "big5-hkscs", "big5hkscs", "cp950", "ms950", "x-big5", "csbig5"}
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 _RSSHUB_EMPTY = ("this route is empty",)
+# bozo reasons about the server's labels, not the document: the strict XML parser read it all.
+_LABEL_FAULTS = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
 
 
 @dataclass(frozen=True)
@@ -96,7 +108,7 @@ def _transcode_cjk(body: bytes, headers: dict[str, str]) -> tuple[bytes, str | N
     else:
         return body, None
     warning = None
-    for codec in codecs:
+    for codec in ("utf-8", *codecs):
         try:
             text = body.decode(codec)
             break
@@ -227,7 +239,8 @@ def parse_feed(
         hdrs["content-location"] = base_url
     try:
         # BytesIO, never a str/bytes: feedparser treats strings as URLs or file names.
-        parsed = feedparser.parse(io.BytesIO(body), response_headers=hdrs)
+        parsed = feedparser.parse(io.BytesIO(body), response_headers=hdrs, sanitize_html=False,
+                                   resolve_relative_uris=False)
     except Exception as exc:  # feedparser is defensive, but a parser bug must not kill the worker
         return ParsedFeed(broken=True, reason=f"the feed could not be parsed ({type(exc).__name__})")
     version = parsed.get("version") or None
@@ -250,12 +263,13 @@ def parse_feed(
         entries.append(entry)
         if len(entries) >= max_entries:
             break
-    if parsed.get("bozo"):
-        exc = parsed.get("bozo_exception")
+    exc = parsed.get("bozo_exception")
+    well_formed = not parsed.get("bozo") or isinstance(exc, _LABEL_FAULTS)
+    if not well_formed:
         note = f"the feed is not well-formed ({exc}); {len(entries)} entries were read anyway"
         warning = f"{warning}; {note}" if warning else note
     return ParsedFeed(title=_feed_title(parsed), ttl=_ttl(parsed), entries=entries, warning=warning, version=version,
-                      well_formed=not parsed.get("bozo"))
+                      well_formed=well_formed)
 
 
 def _utf16_head(body: bytes) -> str:

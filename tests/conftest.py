@@ -95,6 +95,21 @@ def engine(database_url: str) -> sa.Engine:
     return next(made.engine for made in _MADE.values() if made.url == database_url)
 
 
+@pytest.fixture()
+def fresh_database(database_url: str, tmp_path: Path) -> Iterator[sa.Engine]:
+    """A database of this backend migrated just now and never emptied: what a new install starts with."""
+    if make_url(database_url).get_backend_name() == "sqlite":
+        url, name = f"sqlite:///{tmp_path / 'fresh.db'}", None
+    else:
+        url, name = _create_postgres_database()
+    migrate.upgrade(url)
+    fresh = make_engine(url)
+    yield fresh
+    fresh.dispose()
+    if name:
+        _drop_postgres_database(name)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _databases_dropped_at_the_end() -> Iterator[None]:
     yield

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from incidents import service
 from incidents.actors import Actor
 from incidents.intake_models import ComplaintReport
-from incidents.models import Incident, Notification, Role, TimelineEvent
+from incidents.models import AuditRecord, Incident, Notification, Role, TimelineEvent
 from monitors import complaints
 from tests.conftest import sign_in
 from tests.support.snapshot import snapshot
@@ -101,6 +101,41 @@ def test_disabled_rules_and_categories_without_rules_never_raise(db_session) -> 
     assert not report(db_session, MORNING).raised
     assert not report(db_session, MORNING, category="logistics").raised
     assert incidents(db_session) == []
+
+
+def test_a_fresh_install_raises_one_p2_on_ten_quality_complaints_about_one_product(fresh_database) -> None:  # noqa: ANN001
+    with sa.orm.Session(fresh_database, expire_on_commit=False) as session:
+        (shipped,) = complaints.list_rules(session)
+        assert (shipped.product, shipped.category, shipped.threshold, shipped.severity.value, shipped.enabled) == (
+            "", "quality", 10, "P2", True)
+        # Nine in the evening and one after local midnight are two days, neither reaching ten.
+        evening = datetime(2026, 11, 22, 15, 0, tzinfo=UTC)  # 23:00 in Shanghai
+        for minute in range(9):
+            report(session, evening + timedelta(minutes=minute))
+            report(session, evening + timedelta(minutes=minute), product="蓝牙耳机 Pro")
+            report(session, evening + timedelta(minutes=minute), category="logistics")
+        next_morning = evening + timedelta(hours=10)
+        assert not report(session, next_morning).raised
+        assert incidents(session) == []
+        for minute in range(1, 9):
+            assert not report(session, next_morning + timedelta(minutes=minute)).raised
+        tenth = report(session, next_morning + timedelta(minutes=9))
+        assert tenth.raised and tenth.count == 10
+        (incident,) = incidents(session)
+        assert (incident.kind.value, incident.severity.value, incident.source.value) == ("complaint", "P2", "monitor")
+        audit = session.scalars(sa.select(AuditRecord).where(AuditRecord.action == "surge_rule.created")).one()
+        assert audit.target_id == str(shipped.id) and audit.after["threshold"] == 10
+
+
+def test_a_fresh_install_s_rule_once_disabled_raises_nothing(fresh_database) -> None:  # noqa: ANN001
+    with sa.orm.Session(fresh_database, expire_on_commit=False) as session:
+        (shipped,) = complaints.list_rules(session)
+        complaints.update_rule(session, rule_id=shipped.id, values={"enabled": False}, actor=Actor.system("test"),
+                               now=MORNING)
+        session.commit()
+        for minute in range(12):
+            assert not report(session, MORNING + timedelta(minutes=minute)).raised
+        assert incidents(session) == []
 
 
 def test_cool_down_after_the_incident_is_closed(db_session) -> None:  # noqa: ANN001

@@ -16,7 +16,7 @@ from incidents.models import Role
 from incidents.publicity import PUBLIC_CHANGE_FLAG
 from incidents.timeutil import utcnow
 from incidents.updates import publish_update, set_public_identity
-from tests.conftest import sign_in
+from tests.conftest import FIXED_NOW, sign_in
 
 ACTOR = Actor.system("test")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -254,3 +254,62 @@ def test_a_publish_elsewhere_is_seen_through_the_database_version(engine, databa
     fresh = "另一个进程发布的进展" in reader.get("/status").text
     # Checking the version on every request sees it at once; a long interval keeps the stored page.
     assert fresh is (check_seconds == 0)
+
+
+def _headline(client, path: str = "/status") -> str:  # noqa: ANN001
+    """The page's one line, as a reader sees it at the top."""
+    html = client.get(path).text
+    return html.split("<h1>", 1)[1].split("</h1>", 1)[0].strip()
+
+
+def test_the_headline_says_what_the_incident_says_now_not_its_worst(app, client) -> None:  # noqa: ANN001
+    app.config["CLOCK"] = lambda: FIXED_NOW
+    with _db(app) as session:
+        payments = components.save_component(session, data={"name": "支付", "name_en": "Payments"}, actor=ACTOR,
+                                              now=FIXED_NOW)
+        incident = service.open_incident(session, kind="outage", severity="P1", title="支付网关超时", actor=ACTOR,
+                                         now=FIXED_NOW, zone=SHANGHAI)
+        set_public_identity(session, incident=incident, public_title="支付失败", actor=ACTOR, now=FIXED_NOW)
+        publish_update(session, incident=incident, body="支付暂时无法完成，正在排查", components={payments.id: "major_outage"},
+                       actor=ACTOR, now=FIXED_NOW, zone=SHANGHAI)
+        session.commit()
+        reference, payments_id = incident.reference, payments.id
+    assert _headline(client) == "服务严重中断"  # now stored for every anonymous reader
+    assert client.get("/api/v2/status.json").json["status"]["indicator"] == "critical"
+
+    later = FIXED_NOW + timedelta(minutes=20)
+    app.config["CLOCK"] = lambda: later
+    with _db(app) as session:
+        publish_update(session, incident=service.get_incident(session, reference), body="大部分支付已恢复，仍有少量变慢",
+                       public_status="identified", components={payments_id: "degraded_performance"}, actor=ACTOR,
+                       now=later, zone=SHANGHAI)
+        session.commit()
+    assert _headline(client) == "部分服务响应变慢"
+    assert f'class="incident impact-minor" id="incident-{reference}"' in client.get("/status").text
+    assert _headline(client, "/status?lang=en") == "Some services are running slowly"
+    assert client.get("/api/v2/status.json").json["status"] == {"indicator": "minor",
+                                                                "description": "Minor Service Outage"}
+    summary = client.get("/api/v2/summary.json").json
+    assert summary["status"]["indicator"] == "minor"
+    # The incident itself still records how bad it was at its worst, as Statuspage's impact does.
+    (ongoing,) = summary["incidents"]
+    assert ongoing["impact"] == "critical" and ongoing["components"][0]["status"] == "degraded_performance"
+
+
+def test_lowering_components_lowers_the_headline_at_once(app, client) -> None:  # noqa: ANN001
+    app.config["CLOCK"] = lambda: FIXED_NOW
+    with _db(app) as session:
+        hotline = components.save_component(session, data={"name": "客服热线", "base_status": "major_outage"},
+                                            actor=ACTOR, now=FIXED_NOW)
+        session.commit()
+        hotline_id = hotline.id
+    assert _headline(client) == "服务严重中断"
+    assert client.get("/api/v2/summary.json").json["status"]["indicator"] == "critical"
+    with _db(app) as session:
+        components.save_component(session, component=components.get_component(session, hotline_id),
+                                  data={"name": "客服热线", "base_status": "degraded_performance"}, actor=ACTOR,
+                                  now=FIXED_NOW + timedelta(minutes=5))
+        session.commit()
+    assert _headline(client) == "部分服务响应变慢"
+    assert client.get("/api/v2/summary.json").json["status"]["indicator"] == "minor"
+    assert client.get("/api/v2/status.json").json["status"]["indicator"] == "minor"

@@ -95,6 +95,29 @@ def test_http_charset_overrides_declaration() -> None:
     assert feed.entries[0].title.startswith("某品牌客服")
 
 
+@pytest.mark.parametrize("label", ["GBK", "gb2312", "big5"])
+def test_utf8_under_a_wrong_chinese_label_is_read_as_utf8(label: str) -> None:
+    body = fixture_bytes("utf8_no_decl.xml")
+    feed = parse_feed(body, now=NOW, headers={"Content-Type": f"application/rss+xml; charset={label}"})
+    assert feed.entries[0].title == "某品牌客服態度極差"
+    assert feed.warning is None and feed.well_formed
+
+
+def test_a_wrong_label_alone_leaves_the_feed_well_formed() -> None:
+    feed = parse_feed(fixture_bytes("utf8_no_decl.xml"), now=NOW, headers={"Content-Type": "text/xml"})
+    assert feed.well_formed and feed.warning is None and feed.entries[0].title == "某品牌客服態度極差"
+    assert not parse("truncated.xml").well_formed
+
+
+def test_weibo_emoticons_keep_their_text_quoted_or_not() -> None:
+    item = ('<rss version="2.0"><channel><title>t</title><item><title>x</title><description><![CDATA['
+            '等了三天<span class="url-icon"><img alt=[怒] src="https://face.example.invalid/nu.png" '
+            'style="width:1em; height:1em;" /></span>再等<img alt="[吃瓜]" src="https://face.example.invalid/g.png">'
+            ']]></description></item></channel></rss>')
+    (entry,) = parse_feed(item.encode(), now=NOW).entries
+    assert entry.text == "等了三天 [怒] 再等 [吃瓜]"
+
+
 def test_script_and_event_handlers_dropped() -> None:
     (entry,) = parse("script_injection.xml").entries
     assert entry.text == "正常文字 <不是标签> &copy; 结束"

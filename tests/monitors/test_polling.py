@@ -301,6 +301,31 @@ def test_gbk_atom_and_traditional_feeds_are_read_and_matched(factory, feed_serve
     assert by_source[trad].state == MentionState.RAISED and len(outcomes[trad].raised) == 1
 
 
+@pytest.mark.parametrize("content_type", [
+    "application/rss+xml; charset=gbk",  # a UTF-8 feed behind a server whose default label is GBK
+    "text/xml; charset=gb2312",
+    "text/xml",  # no charset: by RFC 3023 that says US-ASCII, so feedparser reports an override
+])
+def test_a_utf8_feed_with_a_wrong_encoding_label_is_stored_as_written(  # noqa: ANN001
+        factory, feed_server: FeedServer, content_type: str) -> None:
+    source_id = add_source(factory, feed_server.set("/mirror", "weibo_mislabelled.xml", content_type=content_type))
+    first = poll(factory, T0)[source_id]
+    # Neither post has a guid or a link, and the label is the feed's only fault: both are kept.
+    assert (first.status, first.new_mentions, first.warning) == ("ok", 2, None)
+    sour, kind = all_mentions(factory)
+    assert sour.title == "鲜果多的荔枝到手一半发黑，客服让我等三天" and sour.author == "荔枝季的阿宁"
+    assert sour.text == "鲜果多的荔枝到手一半发黑，客服让我等三天 [怒] 还要我自己拍开箱视频 [费解]"
+    assert kind.text.endswith("还帮忙把箱子搬上楼 [赞]") and kind.link is None
+    # The next build of the same posts stores nothing twice.
+    body = (POLLING_FIXTURES / "weibo_mislabelled.xml").read_bytes().replace(b"01:55:00", b"02:04:00")
+    feed_server.set("/mirror", body, content_type=content_type)
+    again = poll(factory, T0 + timedelta(minutes=5))[source_id]
+    assert (again.status, again.new_mentions) == ("ok", 0)
+    with factory() as session:
+        source = session.get(MonitorSource, source_id)
+        assert source.items_seen == 2 and source.consecutive_failures == 0 and source.last_warning is None
+
+
 def test_script_in_entries_is_stored_as_plain_text(factory, feed_server: FeedServer) -> None:  # noqa: ANN001
     source_id = add_source(factory, feed_server.set("/xss", "xss.xml"))
     assert poll(factory, T0)[source_id].new_mentions == 1
