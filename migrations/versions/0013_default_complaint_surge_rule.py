@@ -1,7 +1,7 @@
 """intake: the complaint surge rule is on out of the box
 
-Revision ID: 0012_default_surge_rule
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-07 03:50:00.000000
 
 A team should be warned of a surge of quality complaints about one product from the first
@@ -19,8 +19,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision = '0012_default_surge_rule'
-down_revision = '0011'
+revision = '0013'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
