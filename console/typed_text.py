@@ -31,8 +31,10 @@ class TypedField:
     shown: bool  # text a person wrote; otherwise a choice the form made, sent again unseen
 
     @property
-    def multiline(self) -> bool:
-        return "\n" in self.value or len(self.value) > 80
+    def rows(self) -> int:
+        """Lines its box needs to show it whole on a phone (about 20 characters a line), at most 12."""
+        lines = sum(1 + len(line) // 20 for line in self.value.splitlines())
+        return max(2, min(12, lines))
 
 
 @dataclass(frozen=True)
