@@ -4,6 +4,7 @@ into a GET. Once the database is back, that button saves what was typed."""
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 from zoneinfo import ZoneInfo
 
@@ -13,8 +14,8 @@ from flask import Flask
 from console.i18n import LANGUAGE_COOKIE
 from incidents import service
 from incidents.actors import Actor
-from incidents.models import EventKind, TimelineEvent
-from tests.conftest import FIXED_NOW
+from incidents.models import EventKind, Role, TimelineEvent
+from tests.conftest import FIXED_NOW, sign_in
 from tests.support.database_away import database_away
 
 SYSTEM = Actor.system("test")
@@ -143,3 +144,20 @@ def test_scripts_still_get_json_not_the_page(app: Flask, api_as) -> None:  # noq
     with database_away(app):
         answer = call("POST", "/api/v1/incidents", json={"title": "x"})
     assert answer.status_code == 503 and answer.json["error"]["code"] == "database_unavailable"
+
+
+def test_every_page_carries_what_a_failed_save_says_in_the_readers_language(
+    app: Flask, client, make_user,  # noqa: ANN001
+) -> None:
+    reference = _incident(app)
+    sign_in(client, make_user(Role.DUTY_MANAGER, "zhouyan", locale="zh_Hans_CN"))
+    chinese = client.get(f"/incidents/{reference}").text
+    messages = chinese[chinese.index('<template id="save-failed-messages">'):]
+    messages = messages[:messages.index("</template>")]
+    for kind in ("offline", "timeout", "unavailable", "server", "refused"):
+        assert f'data-kind="{kind}"' in messages
+    assert "未保存：指挥台暂时连不上数据库。您填写的内容还在" in messages and "（错误 {status}）" in messages
+    assert not re.search(r"[A-Za-z]{4,}", re.sub(r"<[^>]+>|\{status\}", "", messages))  # no English left
+    sign_in(client, make_user(Role.DUTY_MANAGER, "sam", locale="en"))
+    english = client.get(f"/incidents/{reference}").text
+    assert "Not saved: the console cannot reach its database right now." in english

@@ -18,7 +18,6 @@ from playwright.sync_api import Browser, Page, Route, expect
 from incidents import accounts, service
 from incidents.actors import Actor
 from incidents.timeutil import utcnow
-from incidents.updates import set_public_identity
 from tests.browser.conftest import htmx_settled, sign_in_page
 from tests.conftest import FIXED_NOW, PASSWORD
 from tests.support.database_away import database_away
@@ -36,8 +35,6 @@ def _seed(app: Flask) -> str:
                              display_name="王芳", actor=SYSTEM, now=FIXED_NOW)
         incident = service.open_incident(session, kind="outage", severity="P1", title="支付回调大面积失败",
                                          actor=SYSTEM, now=utcnow(), zone=ZoneInfo("Asia/Shanghai"))
-        set_public_identity(session, incident=incident, public_title="部分用户支付失败",
-                            public_title_en="Some payments fail", actor=SYSTEM, now=utcnow())
         session.commit()
         return incident.reference
 
@@ -58,7 +55,8 @@ def test_a_note_whose_save_fails_keeps_its_text_and_says_why_next_to_the_form(
     note = note_form.get_by_label("在时间线上记一笔")
     note.fill(NOTE)
     answers = iter([
-        lambda route: route.fulfill(status=503, content_type="text/html", body="<h1>503</h1>"),
+        lambda route: route.fulfill(status=503, content_type="text/html", body="<h1>503</h1>",
+                                    headers={"Retry-After": "10"}),
         lambda route: route.fulfill(status=500, content_type="text/html", body="<h1>500</h1>"),
         lambda route: route.abort("connectionrefused"),
     ])

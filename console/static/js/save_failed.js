@@ -47,16 +47,17 @@
     note.scrollIntoView({ block: "nearest" });
   }
 
-  function kindOf(status) {
-    if (status === 503) { return "unavailable"; }
-    return status >= 500 ? "server" : "refused";
+  // The console's own 503 (its database away) asks to retry after a while; a proxy's does not.
+  function kindOf(xhr) {
+    if (xhr.status === 503 && xhr.getResponseHeader("Retry-After")) { return "unavailable"; }
+    return xhr.status >= 500 ? "server" : "refused";
   }
 
   document.addEventListener("htmx:beforeRequest", function (evt) {
     if (isSave(evt.detail)) { clear(evt.detail.elt); }
   });
   document.addEventListener("htmx:responseError", function (evt) {
-    if (isSave(evt.detail)) { say(evt.detail.elt, kindOf(evt.detail.xhr.status), evt.detail.xhr.status); }
+    if (isSave(evt.detail)) { say(evt.detail.elt, kindOf(evt.detail.xhr), evt.detail.xhr.status); }
   });
   document.addEventListener("htmx:sendError", function (evt) {
     if (isSave(evt.detail)) { say(evt.detail.elt, "offline"); }
