@@ -54,25 +54,31 @@ def test_a_note_whose_save_fails_keeps_its_text_and_says_why_next_to_the_form(
     note_form = page.locator("#note-form")
     note = note_form.get_by_label("在时间线上记一笔")
     note.fill(NOTE)
+    held: list[Route] = []
     answers = iter([
         lambda route: route.fulfill(status=503, content_type="text/html", body="<h1>503</h1>",
                                     headers={"Retry-After": "10"}),
         lambda route: route.fulfill(status=500, content_type="text/html", body="<h1>500</h1>"),
         lambda route: route.abort("connectionrefused"),
+        held.append,  # never answered: the browser gives up waiting
     ])
 
     def failing(route: Route) -> None:
         next(answers)(route)
 
     page.route(re.compile(r"/incidents/[^/]+/notes$"), failing)
+    assert page.evaluate("htmx.config.timeout") == 30_000  # a save with no answer in 30 s has failed
+    page.evaluate("htmx.config.timeout = 1000")  # a test does not wait that long
     for says in ("未保存：指挥台暂时连不上数据库。您填写的内容还在", "未保存：系统出了点问题（错误 500）",
-                 "未保存：连不上指挥台。您填写的内容还在"):
+                 "未保存：连不上指挥台。您填写的内容还在", "等待超时：可能没有保存。您填写的内容还在"):
         note_form.get_by_role("button", name="添加备注").click()
         expect(note_form.get_by_role("alert")).to_contain_text(says)
         expect(note_form.get_by_role("alert")).to_have_count(1)  # one note, the latest reason
         expect(note).to_have_value(NOTE)
     expect(page.locator("#timeline")).not_to_contain_text("已将支付流量切回主线路")
     note_form.screenshot(path="test-results/typed-text-kept-note.png")
+    for route in held:
+        route.abort()
 
     page.unroute(re.compile(r"/incidents/[^/]+/notes$"))
     note_form.get_by_role("button", name="添加备注").click()
