@@ -4,6 +4,7 @@ into a GET. Once the database is back, that button saves what was typed."""
 
 from __future__ import annotations
 
+import io
 import re
 from html.parser import HTMLParser
 from zoneinfo import ZoneInfo
@@ -137,6 +138,19 @@ def test_a_sign_in_while_the_database_is_away_keeps_the_name_never_the_password(
     form = _send_again_form(page.text)
     assert dict(form.fields) == {"username": "值班员小王", "password": ""}
     assert "correct-horse" not in page.text
+
+
+def test_an_upload_posted_while_the_database_is_away_keeps_its_text_and_asks_for_the_file_again(
+    app: Flask, signed_in,  # noqa: ANN001
+) -> None:
+    reference = _incident(app)
+    signed_in.set_cookie(LANGUAGE_COOKIE, "zh-CN")
+    with database_away(app):
+        page = signed_in.post(f"/incidents/{reference}/notes", content_type="multipart/form-data",
+                              data={"note": "华东区受影响客户名单", "file": (io.BytesIO(b"order\n123\n"), "客户.csv")})
+    assert page.status_code == 503
+    assert dict(_send_again_form(page.text).fields) == {"note": "华东区受影响客户名单"}
+    assert "附件无法在此保留：请回到原表单重新添加。" in page.text
 
 
 def test_scripts_still_get_json_not_the_page(app: Flask, api_as) -> None:  # noqa: ANN001
