@@ -19,6 +19,7 @@ from console import (
     db, errors, i18n, labels, logs, metrics, observe, permissions, proxying, public_cache, public_labels,
 )
 from console.auth_tokens import authenticate_api_request
+from console.typed_text import FORM_TYPES, STATE_CHANGING
 from console.views import caching
 from incidents.actors import Actor
 from incidents.netguard import IPNetwork
@@ -179,8 +180,6 @@ def _enforce_permissions() -> Any:
     return None
 
 
-STATE_CHANGING = ("POST", "PUT", "PATCH", "DELETE")
-FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def _refuse_unstorable_form_text() -> Any:

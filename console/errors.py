@@ -18,6 +18,7 @@ from flask_babel import gettext
 from werkzeug.exceptions import HTTPException
 
 from console.i18n import message_for, select_locale
+from console.typed_text import typed_form
 from incidents.errors import DomainError, InvalidInput, NotFound, StaleVersion
 from incidents.lifecycle import TransitionNotAllowed
 
@@ -52,11 +53,13 @@ def _wants_json() -> bool:
 
 
 def database_unavailable(error: Exception) -> Any:
-    """503 while the database is away: JSON for scripts, a self-reloading page for people.
+    """503 while the database is away: JSON for scripts, a page for people.
 
-    Rendered without touching the database: g.database_unavailable tells the language
-    choice to skip the signed-in user, and the page is rendered without the context
-    processors (Flask-Login's loads that user: what may have just failed)."""
+    The page reloads itself after a GET. After a form's POST it never does (a reload would
+    turn it into a GET and drop the post): it offers the typed text back with a button that
+    posts it again. Rendered without touching the database: g.database_unavailable tells
+    the language choice to skip the signed-in user, and the page is rendered without the
+    context processors (Flask-Login's loads that user: what may have just failed)."""
     g.database_unavailable = True
     reason = str(getattr(error, "orig", None) or error).strip().splitlines()
     log.warning("database unavailable on %s %s: %s: %s", request.method, request.path,
@@ -66,7 +69,9 @@ def database_unavailable(error: Exception) -> Any:
                              "the database cannot be reached right now; try again in a few seconds")
     else:
         page = current_app.jinja_env.get_template("errors/unavailable.html")
-        response = make_response(page.render(current_locale=select_locale(), retry_after=RETRY_AFTER_SECONDS), 503)
+        response = make_response(page.render(current_locale=select_locale(), retry_after=RETRY_AFTER_SECONDS,
+                                             reloads=request.method in ("GET", "HEAD"), sent=typed_form(request)),
+                                 503)
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -102,7 +102,9 @@ def test_while_postgresql_restarts_the_console_answers_503_and_then_recovers_by_
 
     http = _client()
     _sign_in(http, base, "duty")
-    assert http.get(f"{base}/", timeout=10).status_code == 200
+    board = http.get(f"{base}/", timeout=10)
+    assert board.status_code == 200
+    csrf = re.search(r'name="csrf-token" content="([^"]+)"', board.text).group(1)
     assert script.get(f"{base}/api/v1/incidents", headers=bearer, timeout=10).status_code == 200
     status_page = script.get(f"{base}/status", timeout=10)
     assert status_page.status_code == 200
@@ -119,6 +121,11 @@ def test_while_postgresql_restarts_the_console_answers_503_and_then_recovers_by_
     assert int(page.headers["Retry-After"]) > 0 and 'http-equiv="refresh"' in page.text
     english = http.get(f"{base}/", cookies={LANGUAGE_COOKIE: "en"}, timeout=10)
     assert english.status_code == 503 and "Temporarily unavailable" in english.text
+    # A form posted meanwhile: its text comes back, and the page never reloads itself into a GET.
+    posted = http.post(f"{base}/incidents", data={"csrf_token": csrf, "title": "退款接口 & <超时>", "severity": "P2"},
+                       timeout=10)
+    assert posted.status_code == 503 and "退款接口 &amp; &lt;超时&gt;" in posted.text and "重新提交" in posted.text
+    assert 'http-equiv="refresh"' not in posted.text
     fragment = http.get(f"{base}/", headers={"HX-Request": "true"}, timeout=10)
     assert fragment.status_code == 503
     api = script.get(f"{base}/api/v1/incidents", headers=bearer, timeout=10)
