@@ -26,8 +26,8 @@ test: $(STAMP)
 
 ## Extract messages and update the Chinese catalogue (then fill it, see console/translate.py).
 translations: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o /tmp/crisis-messages.pot .
-	$(BIN)/pybabel update -i /tmp/crisis-messages.pot -d console/translations -l zh_Hans_CN --no-fuzzy-matching
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o $(VENV)/messages.pot .
+	$(BIN)/pybabel update -i $(VENV)/messages.pot -d console/translations -l zh_Hans_CN --no-fuzzy-matching
 	$(BIN)/python -m console.translate
 
 clean:
