@@ -16,6 +16,7 @@ ACTION_LABELS = {
     "user.locale": _l("changed their language"),
     "user.signed_in": _l("signed in"),
     "user.signed_out": _l("signed out"),
+    "user.unlocked": _l("cleared failed sign-ins"),
     "token.create": _l("created an API token"),
     "token.revoke": _l("revoked an API token"),
     "setting.changed": _l("changed a setting"),
