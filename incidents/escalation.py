@@ -23,8 +23,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from incidents import clock, notify
 from incidents.actors import Actor
-from incidents.deadlines import _schedule, answerable, outlives_close, record_event
-from incidents.holding import held_deadlines
+from incidents.deadlines import _schedule, answerable, held_deadlines, outlives_close, record_event
 from incidents.lifecycle import Status
 from incidents.models import Deadline, DeadlineState, EventKind, Incident, TeamChannel, User
 from incidents.roster import duty_managers_to_tell

@@ -17,7 +17,6 @@ would hide that the team went silent).
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -124,11 +123,3 @@ def publish_holding_statements(session: Session, *, now: datetime, zone: ZoneInf
         published.append(update)
     session.flush()
     return published
-
-
-def held_deadlines(session: Session, deadline_ids: Collection[int]) -> set[int]:
-    """Those of `deadline_ids` an automatic statement held for (published, not only claimed)."""
-    if not deadline_ids:
-        return set()
-    return set(session.scalars(sa.select(HoldingClaim.deadline_id).where(
-        HoldingClaim.deadline_id.in_(list(deadline_ids)), HoldingClaim.update_id.is_not(None))))
