@@ -17,7 +17,7 @@ from incidents import accounts, clock, deadlines, escalation, holding, roster, s
 from incidents.actors import Actor
 from incidents.models import Deadline, DeadlineState, EventKind, Notification, Role, TimelineEvent
 from incidents.updates import publish_update, set_public_identity
-from tests.conftest import FIXED_NOW
+from tests.conftest import FIXED_NOW, sign_in
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ACTOR = Actor(label="值班主管")
@@ -131,13 +131,18 @@ def test_a_worker_catching_up_tells_each_person_once_per_step_it_takes(db_sessio
 
 # --- what people read --------------------------------------------------------------------------
 
-def test_the_timeline_deadlines_review_and_reports_say_held_by_an_automatic_statement(app, signed_in) -> None:  # noqa: ANN001
+def _held_and_escalated(app) -> str:  # noqa: ANN001
+    """The held story committed, its commander's step taken; the console's clock at +17. Its reference."""
     app.config["CLOCK"] = lambda: T0 + minutes(17)
     with app.extensions["db_sessionmaker"]() as session:
         incident, _statement = _held_story(session)
         escalation.fire_due(session, now=T0 + minutes(16), zone=SHANGHAI)
         session.commit()
-        reference = incident.reference
+        return incident.reference
+
+
+def test_the_timeline_deadlines_review_and_reports_say_held_by_an_automatic_statement(app, signed_in, api_as) -> None:  # noqa: ANN001
+    reference = _held_and_escalated(app)
 
     timeline = signed_in.get(f"/incidents/{reference}/timeline").text
     assert "Held by an automatic statement: “Public progress update” stays open and escalating until a person" \
@@ -145,6 +150,9 @@ def test_the_timeline_deadlines_review_and_reports_say_held_by_an_automatic_stat
     assert "held by an automatic statement: still owed by a person" in timeline  # on the escalation step
     deadline_panel = signed_in.get(f"/incidents/{reference}/clock").text
     assert "held by an automatic statement" in deadline_panel
+    listed = api_as(Role.VIEWER)("GET", f"/api/v1/incidents/{reference}/deadlines").json["deadlines"]
+    assert {(d["rule"], d["state"], d["held_by_automatic_statement"]) for d in listed} == {
+        ("public_update", "missed", True), ("first_notice", "met", False)}
     review = signed_in.get(f"/incidents/{reference}/review").text
     assert "Held by an automatic statement: 1" in review
 
@@ -159,14 +167,7 @@ def test_the_timeline_deadlines_review_and_reports_say_held_by_an_automatic_stat
 
 
 def test_the_held_wording_is_in_chinese_on_a_chinese_page(app, make_user, client) -> None:  # noqa: ANN001
-    from tests.conftest import sign_in
-
-    app.config["CLOCK"] = lambda: T0 + minutes(17)
-    with app.extensions["db_sessionmaker"]() as session:
-        incident, _statement = _held_story(session)
-        escalation.fire_due(session, now=T0 + minutes(16), zone=SHANGHAI)
-        session.commit()
-        reference = incident.reference
+    reference = _held_and_escalated(app)
     sign_in(client, make_user(Role.DUTY_MANAGER, "zhang", locale="zh_Hans_CN"))
     timeline = client.get(f"/incidents/{reference}/timeline").text
     assert "held by an automatic statement" not in timeline.lower()
