@@ -155,6 +155,8 @@ def test_the_timeline_deadlines_review_and_reports_say_held_by_an_automatic_stat
         ("public_update", "missed", True), ("first_notice", "met", False)}
     review = signed_in.get(f"/incidents/{reference}/review").text
     assert "Held by an automatic statement: 1" in review
+    markdown = signed_in.get(f"/incidents/{reference}/review.md").data.decode("utf-8")
+    assert "| Deadlines: Held by an automatic statement | 1 |" in markdown
 
     report = signed_in.get("/reports?days=7").text
     table = report[report.index("Deadline adherence by rule"):report.index("Top root causes")]
