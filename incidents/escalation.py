@@ -208,8 +208,8 @@ def _take_step(
         },
     )
     notify.notify_people(session, recipients, kind=kind, incident=incident, deadline=deadline, now=now,
-                         zone=zone, step=step)
+                         zone=zone, step=step, held=held)
     notify.queue_for_channels(
         session, channels, kind=kind, key=f"deadline:{deadline.id}:stage:{stage}", incident=incident,
-        deadline=deadline, now=now, zone=zone, public_url=public_url, step=step,
+        deadline=deadline, now=now, zone=zone, public_url=public_url, step=step, held=held,
     )

@@ -44,9 +44,9 @@ def _update_deadlines(session, incident) -> list[Deadline]:  # noqa: ANN001
     return [d for d in deadlines.incident_deadlines(session, incident) if d.rule_key == "public_update"]
 
 
-def _held_story(session):  # noqa: ANN001, ANN202
+def _held_story(session, **extra):  # noqa: ANN001, ANN202
     """A person publishes at +1; the next update (due +11) is not written; the console holds at +13."""
-    incident = _outage(session)
+    incident = _outage(session, **extra)
     publish_update(session, incident=incident, body="正在排查", actor=ACTOR, now=T0 + minutes(1), zone=SHANGHAI)
     assert escalation.fire_due(session, now=T0 + minutes(11), zone=SHANGHAI).steps == 1  # overdue
     (statement,) = holding.publish_holding_statements(session, now=T0 + minutes(13), zone=SHANGHAI)
@@ -54,7 +54,8 @@ def _held_story(session):  # noqa: ANN001, ANN202
 
 
 def test_a_holding_statement_leaves_the_human_update_open_and_escalating(db_session) -> None:  # noqa: ANN001
-    incident, statement = _held_story(db_session)
+    commander = _user(db_session, Role.DUTY_MANAGER, "wang")
+    incident, statement = _held_story(db_session, commander_id=commander.id)
     (owed,) = _update_deadlines(db_session, incident)
     assert statement.automatic
     assert owed.state == DeadlineState.MISSED and owed.met_at is None
@@ -68,6 +69,9 @@ def test_a_holding_statement_leaves_the_human_update_open_and_escalating(db_sess
     assert escalation.fire_due(db_session, now=T0 + minutes(16), zone=SHANGHAI).steps == 1
     step = db_session.scalar(sa.select(TimelineEvent).where(TimelineEvent.kind == EventKind.DEADLINE_ESCALATED))
     assert (step.data["stage"], step.data["held"]) == (clock.COMMANDER, True)
+    (bell,) = db_session.scalars(sa.select(Notification.title).where(Notification.kind == "escalation")).all()
+    assert bell.endswith("overdue, please step in (an automatic statement is holding the public; a person still"
+                         " owes the update)")
     # Never a second statement for the same debt: the people are being called instead.
     assert holding.publish_holding_statements(db_session, now=T0 + minutes(40), zone=SHANGHAI) == []
 
