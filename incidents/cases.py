@@ -4,6 +4,9 @@
 4 agree the plan, 5 communicate and execute, 6 review. Each save adds a new version of the
 step and a timeline entry; nothing is overwritten. A plan cannot be agreed before the facts
 are recorded: proposing a remedy on unconfirmed facts is the pitfall the method warns of.
+
+The case is the work the clock waits for: recording the plan meets the first-plan deadline,
+and the customer's confirmation (step 5) meets the return visit / follow-up it fulfils.
 """
 
 from __future__ import annotations
@@ -17,10 +20,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from incidents.actors import Actor
-from incidents.deadlines import record_event
+from incidents.deadlines import handle_event, record_event
 from incidents.errors import InvalidInput
 from incidents.lifecycle import Kind, Status
 from incidents.models import EventKind, Incident
+from incidents.playbooks import CUSTOMER_CONFIRMED, PLAN_RECORDED
 from incidents.review_models import CaseStep
 from incidents.timeutil import ensure_aware, parse_local
 
@@ -157,7 +161,20 @@ def record_step(
         recorded_at=now, recorded_by_id=actor.user_id, recorded_by_label=actor.label,
     )
     session.add(row)
-    record_event(session, incident, kind=EventKind.CASE_STEP_RECORDED, actor=actor, now=now,
-                 data={"step": step, "number": STEP_ORDER.index(step) + 1, "version": row.version})
+    event = record_event(session, incident, kind=EventKind.CASE_STEP_RECORDED, actor=actor, now=now,
+                         data={"step": step, "number": STEP_ORDER.index(step) + 1, "version": row.version})
     session.flush()
+    triggers = clock_triggers(step, cleaned)
+    if triggers:
+        handle_event(session, incident, triggers, event=event, now=now, zone=zone)
+        session.flush()
     return row
+
+
+def clock_triggers(step: str, fields: dict[str, Any]) -> list[str]:
+    """What saving this step tells the clock: the plan is agreed, the customer confirmed."""
+    if step == "plan":
+        return [PLAN_RECORDED]
+    if step == "execute" and fields.get("customer_confirmed"):
+        return [CUSTOMER_CONFIRMED]
+    return []

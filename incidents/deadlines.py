@@ -11,7 +11,7 @@ The worker side (reminders, overdue, escalation) is in incidents.escalation.
 from __future__ import annotations
 
 from datetime import datetime, time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,6 +22,7 @@ from incidents import clock
 from incidents.actors import Actor
 from incidents.audit import record_incident_event
 from incidents.business_hours import BusinessCalendar
+from incidents.comms_models import HoldingClaim
 from incidents.errors import InvalidInput
 from incidents.lookup import of_incident
 from incidents.lifecycle import Kind, Status
@@ -100,6 +101,15 @@ def open_deadlines(session: Session, incident: Incident) -> list[Deadline]:
             .order_by(Deadline.due_at, Deadline.id)
         )
     )
+
+
+def held_deadlines(session: Session, deadline_ids: Collection[int]) -> set[int]:
+    """Those of `deadline_ids` an automatic holding statement held for: the public was told
+    something, the update a person owes is still owed (incidents.holding)."""
+    if not deadline_ids:
+        return set()
+    return set(session.scalars(sa.select(HoldingClaim.deadline_id).where(
+        HoldingClaim.deadline_id.in_(list(deadline_ids)), HoldingClaim.update_id.is_not(None))))
 
 
 def incident_deadlines(session: Session, incident: Incident) -> list[Deadline]:

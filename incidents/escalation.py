@@ -5,6 +5,10 @@ steps with a conditional UPDATE on `stage` (so two workers, or a worker restarte
 crash, can never both act on one step), then writes what the steps mean: the reminder or
 the overdue notice, the escalation to the next person in the chain, a timeline entry,
 bell notifications and outbox messages for team channels, all in one transaction.
+
+Escalation widens the circle, it does not hand the debt on: each step tells everyone the chain
+has reached so far (owner, commander, duty manager on duty, admins), and a person holding
+several of those roles gets one message for the step.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from incidents import clock, notify
 from incidents.actors import Actor
-from incidents.deadlines import _schedule, answerable, outlives_close, record_event
+from incidents.deadlines import _schedule, answerable, held_deadlines, outlives_close, record_event
 from incidents.lifecycle import Status
 from incidents.models import Deadline, DeadlineState, EventKind, Incident, TeamChannel, User
 from incidents.roster import duty_managers_to_tell
@@ -75,6 +79,7 @@ def fire_due(
     }
     channels: list[TeamChannel] = notify.active_channels(session)
     people = _People(session, now)
+    held = held_deadlines(session, list(deadlines))
     # Claim everything first, then write what the steps mean: the claims then run with no
     # pending objects to flush, and the writes go out together in one flush.
     claimed: list[tuple[Deadline, list[int]]] = []
@@ -93,7 +98,7 @@ def fire_due(
         for deadline, steps in claimed:
             for stage in steps:
                 _take_step(session, deadline, stage, now=now, zone=zone, public_url=public_url,
-                           channels=channels, people=people)
+                           channels=channels, people=people, held=deadline.id in held)
                 report.steps += 1
     session.flush()
     return report
@@ -165,18 +170,20 @@ class _People:
         return [commander] if commander is not None and commander.active else self.duty_manager()
 
     def for_stage(self, deadline: Deadline, stage: int) -> list[User]:
-        if stage in (clock.REMINDED, clock.OVERDUE):
-            return self.owner(deadline)
-        if stage == clock.COMMANDER:
-            return self.commander(deadline)
-        if stage == clock.DUTY_MANAGER:
-            return self.duty_manager()
-        return self.admins()
+        """Everyone the chain has reached at `stage`, each person once, first-told first."""
+        told = self.owner(deadline)
+        if stage >= clock.COMMANDER:
+            told = told + self.commander(deadline)
+        if stage >= clock.DUTY_MANAGER:
+            told = told + self.duty_manager()
+        if stage >= clock.ADMINS:
+            told = told + self.admins()
+        return notify.distinct_active(told)
 
 
 def _take_step(
     session: Session, deadline: Deadline, stage: int, *, now: datetime, zone: ZoneInfo, public_url: str,
-    channels: list[TeamChannel], people: _People,
+    channels: list[TeamChannel], people: _People, held: bool,
 ) -> None:
     incident = deadline.incident
     recipients = people.for_stage(deadline, stage)
@@ -196,11 +203,13 @@ def _take_step(
             "chain": clock.ESCALATION_CHAIN.get(stage, "owner"),
             "to": [user.display_name for user in recipients],
             "due_at": deadline.due_at.isoformat(),
+            # An automatic statement holds the public; the update a person owes is still owed.
+            **({"held": True} if held else {}),
         },
     )
     notify.notify_people(session, recipients, kind=kind, incident=incident, deadline=deadline, now=now,
-                         zone=zone, step=step)
+                         zone=zone, step=step, held=held)
     notify.queue_for_channels(
         session, channels, kind=kind, key=f"deadline:{deadline.id}:stage:{stage}", incident=incident,
-        deadline=deadline, now=now, zone=zone, public_url=public_url, step=step,
+        deadline=deadline, now=now, zone=zone, public_url=public_url, step=step, held=held,
     )

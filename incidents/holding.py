@@ -5,6 +5,10 @@ open deadline whose rule is met by a public update) overdue by the configured mi
 an open incident of a kind with holding statements on, gets the kind's holding script
 published automatically, once: the claim is a HoldingClaim row inserted if absent.
 
+The statement holds the public; it does not settle the debt. The deadline stays open (missed)
+and its escalation goes on until a person publishes; the timeline, the escalation steps and
+the reports say it was "held by an automatic statement".
+
 One automatic statement in a row at most: if the latest update was already automatic,
 the system stays quiet and the escalation keeps calling people (a robot repeating itself
 would hide that the team went silent).
@@ -112,7 +116,8 @@ def publish_holding_statements(session: Session, *, now: datetime, zone: ZoneInf
             session, incident=incident, body=rendered.body, body_en=rendered.body_en,
             public_status=rendered.public_status.value, actor=SYSTEM, now=now, zone=zone, automatic=True,
             event_data={"script": composition.script, "version": composition.script_version,
-                        "holding_for": deadline.rule_key, "overdue_seconds": int((now - deadline.due_at).total_seconds())},
+                        "holding_for": deadline.rule_key, "held_deadline": deadline.id,
+                        "overdue_seconds": int((now - deadline.due_at).total_seconds())},
         )
         session.execute(sa.update(HoldingClaim).where(HoldingClaim.deadline_id == deadline.id).values(update_id=update.id))
         published.append(update)

@@ -34,6 +34,11 @@ TEXTS = {
     },
 }
 SUBJECTS = {"reminder": "deadline.reminder", "overdue": "deadline.overdue", "escalation": "deadline.escalation"}
+# Said after a step of a deadline an automatic holding statement spoke for: the debt is still a person's.
+HELD = {
+    "zh": "（已发自动缓冲声明，仍需有人发布更新）",
+    "en": " (an automatic statement is holding the public; a person still owes the update)",
+}
 
 
 def language_of(locale: str) -> str:
@@ -41,11 +46,11 @@ def language_of(locale: str) -> str:
 
 
 def deadline_text(kind: str, language: str, *, incident: Incident, deadline: Deadline, now: datetime,
-                  zone: ZoneInfo, step: int = 0) -> str:
+                  zone: ZoneInfo, step: int = 0, held: bool = False) -> str:
     """One line saying what happened to the deadline, in the given language."""
     rule_name = deadline.rule.get(language) or deadline.rule_key
     late = max(0, int((now - deadline.due_at).total_seconds() // 60))
-    return TEXTS[kind][language].format(
+    text = TEXTS[kind][language].format(
         reference=incident.reference,
         title=incident.title,
         rule=rule_name,
@@ -53,6 +58,7 @@ def deadline_text(kind: str, language: str, *, incident: Incident, deadline: Dea
         late=late,
         step=step,
     )
+    return text + HELD[language] if held else text
 
 
 def notify_people(
@@ -65,10 +71,11 @@ def notify_people(
     now: datetime,
     zone: ZoneInfo,
     step: int = 0,
+    held: bool = False,
 ) -> list[Notification]:
     """One bell entry per person about a deadline (each in their own language); duplicates are dropped."""
     texts = {language: deadline_text(kind, language, incident=incident, deadline=deadline, now=now, zone=zone,
-                                     step=step)
+                                     step=step, held=held)
              for language in ("zh", "en")}
     return notify_users(session, users, kind=kind, incident=incident, texts=texts, now=now, deadline=deadline)
 
@@ -109,6 +116,7 @@ def queue_for_channels(
     zone: ZoneInfo,
     public_url: str = "",
     step: int = 0,
+    held: bool = False,
 ) -> list[OutboxMessage]:
     """An outbox message per team channel that takes this kind of message.
 
@@ -117,7 +125,8 @@ def queue_for_channels(
     """
     return queue_channel_messages(
         session, channels, wants="reminders" if kind == "reminder" else "escalations", key=key, incident=incident,
-        text=deadline_text(kind, "zh", incident=incident, deadline=deadline, now=now, zone=zone, step=step),
+        text=deadline_text(kind, "zh", incident=incident, deadline=deadline, now=now, zone=zone, step=step,
+                           held=held),
         event=SUBJECTS[kind], now=now, public_url=public_url,
         payload={"incident": incident.reference, "deadline": deadline.rule_key,
                  "due_at": deadline.due_at.isoformat(), "stage": deadline.stage},

@@ -3,7 +3,7 @@
 Every change writes its timeline event in the caller's transaction. Logging an attempt meets
 the playbook's outreach deadlines (trigger "outreach"); a promise with a time becomes a
 deadline on the clock, owned by the commander, met when the customer's case is logged as
-resolved (or marked met by hand).
+resolved or a compensation to that customer is confirmed as received (or marked met by hand).
 """
 
 from __future__ import annotations
@@ -277,11 +277,22 @@ def _promise(text: Any, due_at: datetime | None, now: datetime) -> tuple[str, da
     return text, ensure_aware(due_at) if due_at is not None else None
 
 
+def customer_resolved(contact_id: int) -> str:
+    """The clock's trigger for an attempt that logged this customer's case as resolved."""
+    return f"resolved:contact:{contact_id}"
+
+
+def compensation_received(contact_id: int) -> str:
+    """The clock's trigger for a compensation this customer confirmed as received."""
+    return f"compensation_confirmed:contact:{contact_id}"
+
+
 def _promise_rule(contact: AffectedContact, lead: timedelta) -> Rule:
     minutes = max(1, int(lead.total_seconds() // 60))
     remind_before = 60 if minutes >= 240 else 15 if minutes >= 60 else 0
     return Rule(key=f"{PROMISE_PREFIX}{contact.id}", zh=f"兑现对{contact.name}的承诺", en=f"Keep the promise to {contact.name}",
-                anchor="outreach", owner="commander", met_by=(f"resolved:contact:{contact.id}",),
+                anchor="outreach", owner="commander",
+                met_by=(customer_resolved(contact.id), compensation_received(contact.id)),
                 remind_before=remind_before, escalate_every=PROMISE_ESCALATE_EVERY, offset=minutes)
 
 
@@ -330,7 +341,7 @@ def log_attempt(
     session.flush()
     handle_event(session, incident, "outreach", event=event, now=now, zone=zone)
     if result == AttemptResult.RESOLVED:
-        handle_event(session, incident, f"resolved:contact:{contact.id}", event=event, now=now, zone=zone)
+        handle_event(session, incident, customer_resolved(contact.id), event=event, now=now, zone=zone)
     if kind is not None:
         session.add(Compensation(
             incident_id=incident.id, contact_id=contact.id, attempt_id=attempt.id, kind=kind, value=value,
@@ -347,9 +358,11 @@ def log_attempt(
 
 
 def advance_compensation(
-    session: Session, *, incident: Incident, compensation: Compensation, to: Any, actor: Actor, now: datetime
+    session: Session, *, incident: Incident, compensation: Compensation, to: Any, actor: Actor, now: datetime,
+    zone: ZoneInfo,
 ) -> TimelineEvent:
-    """Move a compensation on: accepted or declined, delivered, then confirmed by the customer."""
+    """Move a compensation on: accepted or declined, delivered, then confirmed by the customer
+    (which meets the promise made to that customer)."""
     now = ensure_aware(now)
     target = _choice(CompensationState, to, "to", required=True)
     if target not in NEXT_STATES.get(compensation.state, ()):
@@ -368,4 +381,7 @@ def advance_compensation(
               "from": before.value, "to": target.value},
     )
     session.flush()
+    if target == CompensationState.CONFIRMED:
+        handle_event(session, incident, compensation_received(contact.id), event=event, now=now, zone=zone)
+        session.flush()
     return event

@@ -31,7 +31,11 @@ UNTIL = ("resolved", "closed")
 OWNERS = ("commander", "comms_lead", "duty_manager")
 TRIGGER_PREFIXES = ("checklist:", "status:")
 # "outreach": an attempt to reach an affected customer was logged (incidents.outreach).
-PLAIN_TRIGGERS = ("public_update", "acknowledged", "outreach")
+# The six-step case (incidents.cases): its plan recorded (step 4); the customer's confirmation
+# recorded with step 5.
+PLAN_RECORDED = "case:plan"
+CUSTOMER_CONFIRMED = "case:confirmed"
+PLAIN_TRIGGERS = ("public_update", "acknowledged", "outreach", PLAN_RECORDED, CUSTOMER_CONFIRMED)
 
 # Bounds for the numbers an admin may set, in minutes (30 days is the longest promise).
 MAX_MINUTES = 30 * 24 * 60

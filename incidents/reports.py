@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from incidents.cases import CATEGORIES
-from incidents.deadlines import AFTER_CLOSE
+from incidents.deadlines import AFTER_CLOSE, held_deadlines
 from incidents.lifecycle import Kind, Severity, Source
 from incidents.models import Deadline, Incident
 from incidents.outreach_models import Compensation, OutreachAttempt
@@ -90,12 +90,14 @@ def categories(session: Session, incident_ids: list[int]) -> dict[str, int]:
 
 
 def adherence(session: Session, incident_ids: list[int]) -> list[dict[str, Any]]:
-    """Per rule, how its deadlines ended, with the share met on time among those settled."""
+    """Per rule, how its deadlines ended, with the share met on time among those settled, and how
+    many an automatic statement held for (their outcome still counts as a person made it)."""
     if not incident_ids:
         return []
-    rows = session.scalars(
+    rows = list(session.scalars(
         sa.select(Deadline).where(Deadline.incident_id.in_(incident_ids), sa.not_(AFTER_CLOSE))
-    )
+    ))
+    held = held_deadlines(session, [deadline.id for deadline in rows])
     by_rule: dict[str, list[Deadline]] = {}
     names: dict[str, dict[str, str]] = {}
     for deadline in rows:
@@ -107,6 +109,7 @@ def adherence(session: Session, incident_ids: list[int]) -> list[dict[str, Any]]
         outcomes = deadline_outcomes(by_rule[key])
         judged = outcomes["met_on_time"] + outcomes["met_late"] + outcomes["missed"]
         result.append({"rule": key, "name": names[key], **outcomes,
+                       "held": sum(1 for deadline in by_rule[key] if deadline.id in held),
                        "on_time_share": (outcomes["met_on_time"] / judged) if judged else None})
     return result
 

@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from incidents.deadlines import AFTER_CLOSE
+from incidents.deadlines import AFTER_CLOSE, held_deadlines
 from incidents.models import Deadline, DeadlineState, EventKind, Incident, StatusUpdate, TimelineEvent
 from incidents.monitor_models import Mention
 from incidents.outreach_queries import compensation_totals, reach_times
@@ -128,6 +128,8 @@ def figures_for(session: Session, incident: Incident, *, now: datetime) -> dict[
         "updates": len(updates),
         "cadence": update_cadence(updates, end),
         "deadlines": deadline_outcomes(deadlines),
+        # Owed updates an automatic statement held for: counted in their outcome above all the same.
+        "held": len(held_deadlines(session, [d.id for d in deadlines])),
         "escalations": int(escalations or 0),
         "outreach": outreach_on_time(reach_times(session, [incident.id])),
         "compensation": compensation_totals(session, [incident.id]),

@@ -1,4 +1,4 @@
-"""Public updates: what the team tells customers. Publishing meets the update deadlines.
+"""Public updates: what the team tells customers. A person publishing meets the update deadlines.
 
 An update may say what it does to components ({component id: status}); the incident keeps
 each component's latest status (IncidentComponent) and the update keeps a snapshot of what
@@ -106,7 +106,9 @@ def publish_update(
               "components": snapshot, **(event_data or {})},
     )
     session.flush()
-    handle_event(session, incident, "public_update", event=event, now=now, zone=zone)
+    if not automatic:
+        # An automatic statement keeps the public informed; the update a person owes stays owed.
+        handle_event(session, incident, "public_update", event=event, now=now, zone=zone)
     refresh_statuses(session, now=now)
     announced(session, now=now, update=update)
     session.flush()

@@ -254,7 +254,7 @@ def test_unknown_anchor_in_a_document_is_refused() -> None:
     assert error.value.field == "rules.first_notice.anchor"
 
 
-def test_escalation_chain_tells_each_person_once(db_session) -> None:  # noqa: ANN001
+def test_escalation_widens_the_circle_step_by_step(db_session) -> None:  # noqa: ANN001
     commander = _user(db_session, Role.DUTY_MANAGER, "commander")
     comms = _user(db_session, Role.COMMS, "comms")
     on_duty = _user(db_session, Role.DUTY_MANAGER, "onduty")
@@ -278,17 +278,20 @@ def test_escalation_chain_tells_each_person_once(db_session) -> None:  # noqa: A
     assert fire(minutes(3)) == 1  # reminder to the comms lead
     assert fire(minutes(3)) == 0  # never twice
     assert fire(minutes(5)) == 1  # overdue: the owner again
-    assert fire(minutes(10)) == 1  # commander
-    assert fire(minutes(15)) == 1  # duty manager on duty
-    assert fire(minutes(20)) == 1  # admins
+    assert fire(minutes(10)) == 1  # commander (and the owner again)
+    assert fire(minutes(15)) == 1  # duty manager on duty, with the two before
+    assert fire(minutes(20)) == 1  # admins, with everyone before
     assert fire(minutes(500)) == 0
     first = db_session.scalars(sa.select(Deadline).where(Deadline.rule_key == "first_notice")).one()
     assert (first.state, first.stage, first.next_fire_at) == (DeadlineState.MISSED, clock.ADMINS, None)
     told = db_session.execute(
         sa.select(Notification.user_id, Notification.kind).order_by(Notification.id)
     ).all()
-    assert told == [(comms.id, "reminder"), (comms.id, "overdue"), (commander.id, "escalation"),
-                    (on_duty.id, "escalation"), (admin.id, "escalation")]
+    assert told == [(comms.id, "reminder"), (comms.id, "overdue"),
+                    (comms.id, "escalation"), (commander.id, "escalation"),
+                    (comms.id, "escalation"), (commander.id, "escalation"), (on_duty.id, "escalation"),
+                    (comms.id, "escalation"), (commander.id, "escalation"), (on_duty.id, "escalation"),
+                    (admin.id, "escalation")]
     kinds = db_session.scalars(
         sa.select(TimelineEvent.kind).where(TimelineEvent.kind.in_([
             EventKind.DEADLINE_REMINDED, EventKind.DEADLINE_MISSED, EventKind.DEADLINE_ESCALATED]))

@@ -53,8 +53,9 @@ def _person(user: User | None) -> dict[str, Any] | None:
     return {"username": user.username, "display_name": user.display_name} if user else None
 
 
-def deadline_json(deadline: Deadline, owner: queries.Owner) -> dict[str, Any]:
-    """A deadline as the API shows it, with its owner resolved to a person."""
+def deadline_json(deadline: Deadline, owner: queries.Owner, *, held: bool = False) -> dict[str, Any]:
+    """A deadline as the API shows it, with its owner resolved to a person (`held`: an automatic
+    holding statement spoke for it; a person still owes the update)."""
     met_by = deadline.met_by
     return {
         "id": deadline.id,
@@ -74,12 +75,14 @@ def deadline_json(deadline: Deadline, owner: queries.Owner) -> dict[str, Any]:
         "late_seconds": deadline.late_seconds,
         "met_by": {"kind": met_by.kind.value, "actor": met_by.actor_label, "at": _time(met_by.at)} if met_by else None,
         "waived_reason": deadline.waived_reason or None,
+        "held_by_automatic_statement": held,
     }
 
 
 def _deadlines_json(rows: list[Deadline]) -> list[dict[str, Any]]:
     duty = on_duty(get_session(), utcnow())
-    return [deadline_json(d, queries.deadline_owner(d, d.incident, duty)) for d in rows]
+    held = deadlines.held_deadlines(get_session(), [d.id for d in rows])
+    return [deadline_json(d, queries.deadline_owner(d, d.incident, duty), held=d.id in held) for d in rows]
 
 
 @bp.get("/deadlines")

@@ -205,7 +205,8 @@ def advance_compensation(reference: str, compensation_id: int) -> Any:
     incident = service.get_incident(session, reference)
     compensation = outreach.get_compensation(session, incident, compensation_id)
     outreach.advance_compensation(session, incident=incident, compensation=compensation,
-                                  to=string_field(payload, "to", required=True), actor=current_actor(), now=utcnow())
+                                  to=string_field(payload, "to", required=True), actor=current_actor(), now=utcnow(),
+                                  zone=team_zone())
     session.commit()
     return jsonify(compensation_json(compensation))
 

@@ -18,7 +18,7 @@ from console import permissions
 from console.i18n import select_locale
 from incidents import checklist as checklist_domain
 from incidents import queries
-from incidents.deadlines import OPEN_STATES, incident_deadlines
+from incidents.deadlines import OPEN_STATES, held_deadlines, incident_deadlines
 from incidents.models import Deadline, Incident, StatusUpdate, User
 from incidents.playbooks import effective_playbook
 from incidents.roster import on_duty
@@ -32,6 +32,7 @@ RECENT_UPDATES = 3
 class DeadlineRow:
     deadline: Deadline
     owner: queries.Owner
+    held: bool = False  # an automatic statement holds the public; a person still owes the update
 
     @property
     def open(self) -> bool:
@@ -65,9 +66,11 @@ def may(permission: str) -> bool:
 
 
 def deadline_rows(session: Session, incident: Incident, duty: User | None) -> list[DeadlineRow]:
+    deadlines = incident_deadlines(session, incident)
+    held = held_deadlines(session, [d.id for d in deadlines])
     return [
-        DeadlineRow(deadline=d, owner=queries.deadline_owner(d, incident, duty))
-        for d in incident_deadlines(session, incident)
+        DeadlineRow(deadline=d, owner=queries.deadline_owner(d, incident, duty), held=d.id in held)
+        for d in deadlines
     ]
 
 

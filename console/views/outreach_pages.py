@@ -296,7 +296,7 @@ def advance_compensation(reference: str, compensation_id: int) -> Any:
     target = request.form.get("to", "")
     try:
         outreach.advance_compensation(session, incident=incident, compensation=compensation, to=target,
-                                      actor=current_actor(), now=utcnow())
+                                      actor=current_actor(), now=utcnow(), zone=team_zone())
     except InvalidInput as error:
         return _failed(incident, _action("error"), error, ())
     return _succeeded(incident, str(outreach_labels.COMPENSATION_NAMES[CompensationState(target)]))

@@ -133,9 +133,10 @@ def _datasets(period: reports.Period) -> dict[str, Callable[[], tuple[list[str],
         "categories": counts("categories", CHOICE_LABELS),
         "per_day": lambda: ([gettext("Day"), gettext("Incidents")], [list(row) for row in report()["per_day"]]),
         "adherence": lambda: (
-            ["rule", "name", "met_on_time", "met_late", "missed", "waived", "pending", "on_time_share"],
+            ["rule", "name", "met_on_time", "met_late", "missed", "waived", "pending", "held_by_automatic_statement",
+             "on_time_share"],
             [[row["rule"], row["name"]["zh" if select_locale().startswith("zh") else "en"], row["met_on_time"],
-              row["met_late"], row["missed"], row["waived"], row["pending"],
+              row["met_late"], row["missed"], row["waived"], row["pending"], row["held"],
               "" if row["on_time_share"] is None else round(row["on_time_share"], 4)] for row in report()["adherence"]]),
         "root_causes": lambda: ([gettext("Root cause"), gettext("Incidents")], [list(r) for r in report()["root_causes"]]),
     }

@@ -132,14 +132,15 @@ def test_the_ledger_closes_a_compensation_only_when_the_customer_confirms(db_ses
     _log(db_session, incident, two, T0, offer_kind="refund", offer_value="¥59.90")
     first, second = db_session.scalars(sa.select(Compensation).order_by(Compensation.id)).all()
     for state in ("accepted", "delivered"):
-        outreach.advance_compensation(db_session, incident=incident, compensation=first, to=state, actor=AGENT, now=T0)
+        outreach.advance_compensation(db_session, incident=incident, compensation=first, to=state, actor=AGENT, now=T0,
+                                      zone=SHANGHAI)
     assert not first.closed
     with pytest.raises(InvalidInput) as caught:
         outreach.advance_compensation(db_session, incident=incident, compensation=second, to="delivered",
-                                      actor=AGENT, now=T0)
+                                      actor=AGENT, now=T0, zone=SHANGHAI)
     assert caught.value.reason == "compensation_step"
     outreach.advance_compensation(db_session, incident=incident, compensation=first, to="confirmed", actor=AGENT,
-                                  now=T0)
+                                  now=T0, zone=SHANGHAI)
     assert first.closed and first.state == CompensationState.CONFIRMED
 
     book = outreach_queries.ledger(db_session, incident)
@@ -228,7 +229,8 @@ def test_the_review_figures_count_customers_reached_on_time_and_the_compensation
     _log(db_session, incident, never, T0 + timedelta(minutes=40), result="no_answer")
     first = db_session.scalars(sa.select(Compensation).order_by(Compensation.id)).first()
     for state in ("accepted", "delivered", "confirmed"):
-        outreach.advance_compensation(db_session, incident=incident, compensation=first, to=state, actor=AGENT, now=T0)
+        outreach.advance_compensation(db_session, incident=incident, compensation=first, to=state, actor=AGENT, now=T0,
+                                      zone=SHANGHAI)
 
     figures = figures_for(db_session, incident, now=T0 + timedelta(hours=3))
     assert figures["outreach"] == {"contacts": 3, "reached": 2, "on_time": 1, "share": 1 / 3}

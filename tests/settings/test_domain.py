@@ -21,7 +21,7 @@ def test_blanking_overrides_alone_changes_nothing(db_session) -> None:  # noqa: 
     """Blank overrides on a kind that has none used to leave an empty table and write a revision."""
     playbook = playbooks.change_numbers(db_session, kind=Kind.OUTAGE, changes={"P1.first_notice.offset": "",
                                         "P3.public_update.period": ""}, business_hours=None, actor=ADMIN, now=FIXED_NOW)
-    assert playbook.source == "defaults v2" and "severity" not in playbook.document
+    assert playbook.source == "defaults v3" and "severity" not in playbook.document
     assert db_session.scalar(sa.select(sa.func.count()).select_from(PlaybookRevision)) == 0
     assert db_session.scalar(sa.select(sa.func.count()).select_from(AuditRecord)) == 0
 

@@ -25,7 +25,7 @@ def test_duty_manager_reads_but_cannot_change(signed_in) -> None:  # noqa: ANN00
     assert page.status_code == 200
     assert "First public notice" in page.text and "Public progress update" in page.text
     assert "Changes apply to deadlines created after you save." in page.text
-    assert "the shipped defaults (version 2)" in page.text
+    assert "the shipped defaults (version 3)" in page.text
     assert "Only administrators can change these numbers." in page.text
     assert "Save numbers" not in page.text
     assert signed_in.post("/settings/playbooks/outage", data={"first_notice.offset": "3"}).status_code == 403
@@ -154,7 +154,7 @@ def test_new_numbers_apply_to_deadlines_created_after_the_save(app, admin, db) -
 
 def test_api_reads_a_playbook(api_as) -> None:  # noqa: ANN001
     body = api_as(Role.DUTY_MANAGER)("GET", "/api/v1/playbooks/complaint").json
-    assert body["source"] == "defaults v2" and body["revision"] is None and body["business_hours"] is False
+    assert body["source"] == "defaults v3" and body["revision"] is None and body["business_hours"] is False
     supervisor = next(rule for rule in body["rules"] if rule["key"] == "supervisor_contact")
     assert supervisor["offset"] == 30 and supervisor["severity"] == {"P1": {"offset": 15, "remind_before": 5, "escalate_every": 5}}
     assert body["steps"][0]["meets"] == "supervisor_contact"
