@@ -1,0 +1,6 @@
+"""Sign-off reaches the approvers: drafts waiting on the board and the deadlines page, the time filled on approval."""
+
+ZH = {
+    "Waiting for sign-off": "待审批的公告",
+    "next update time, set on approval": "下次更新时间，批准时填入",
+}
