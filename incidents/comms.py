@@ -200,6 +200,11 @@ def _script_data(composition: Composition) -> dict[str, Any]:
     return {"script": composition.script, "version": composition.script_version} if composition.script else {}
 
 
+def as_draft(composition: Composition) -> Composition:
+    """The composition as a draft for sign-off holds it: {next_update_at} waits for the approval."""
+    return dataclasses.replace(composition, values={**composition.values, "next_update_at": scripts.NEXT_UPDATE_TOKEN})
+
+
 def submit(
     session: Session, *, incident: Incident, composition: Composition, may_approve: bool, actor: Actor,
     now: datetime, zone: ZoneInfo, public_url: str = "",
@@ -215,8 +220,7 @@ def submit(
         raise InvalidInput("status", "a closed incident takes no more updates", reason="closed")
     required = needs_signoff(session, incident)
     if required and not may_approve:
-        composition = dataclasses.replace(
-            composition, values={**composition.values, "next_update_at": scripts.NEXT_UPDATE_TOKEN})
+        composition = as_draft(composition)
     rendered = render(session, incident, composition)
     components = {str(c.id): s.value for c, s in rendered.components}
     if not required or may_approve:

@@ -170,3 +170,15 @@ def test_board_and_deadlines_show_a_draft_until_it_is_decided(client, app, make_
     with app.extensions["db_sessionmaker"]() as session:
         [update] = session.scalars(sa.select(StatusUpdate)).all()
     assert update.body == "正在处理，下次更新：10:14。"  # approved at 10:04, a 10-minute cadence
+
+
+def test_a_draft_sent_through_the_api_rings_the_approvers_too(app, api_as, make_user) -> None:  # noqa: ANN001
+    duty = make_user("duty_manager", "duty")
+    with app.extensions["db_sessionmaker"]() as session:
+        reference = _outage(session).reference
+        session.commit()
+    sent = api_as("comms")("POST", f"/api/v1/incidents/{reference}/updates",
+                           json={"body": "正在处理，下次更新：{next_update_at}。"})
+    assert sent.status_code == 202 and sent.json["draft"]["body"] == "正在处理，下次更新：{next_update_at}。"
+    with app.extensions["db_sessionmaker"]() as session:
+        assert session.scalars(sa.select(Notification.user_id).where(Notification.kind == "signoff")).all() == [duty.id]

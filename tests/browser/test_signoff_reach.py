@@ -65,6 +65,9 @@ def test_the_duty_manager_finds_the_draft_on_the_bell_and_approves_it_first_thin
     composer.get_by_label("支付").select_option(label="严重中断")
     composer.get_by_label(re.compile(r"^预计恢复时间")).fill("15:30")
     composer.get_by_label("英文", exact=True).fill("15:30")
+    # The next update's time is not the writer's to fix: it is filled in when the draft is approved.
+    expect(composer.get_by_label(re.compile(r"^下次更新时间"))).to_have_count(0)
+    expect(composer.locator("#composer-preview [lang=zh-CN] .fills-later")).to_have_text("下次更新时间，批准时填入")
     composer.get_by_role("button", name="提交审批").click()
     expect(writer.locator("#update-form .flash-done")).to_contain_text("已提交审批")
 
