@@ -9,6 +9,7 @@ UpdateDraft with its own short deadline on the clock, never public until approve
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -19,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from incidents import scripts
+from incidents import scripts, signoff_reach
 from incidents.actors import Actor
 from incidents.comms_models import DraftState, UpdateDraft
 from incidents.components import component_status
@@ -199,21 +200,29 @@ def _script_data(composition: Composition) -> dict[str, Any]:
     return {"script": composition.script, "version": composition.script_version} if composition.script else {}
 
 
+def as_draft(composition: Composition) -> Composition:
+    """The composition as a draft for sign-off holds it: {next_update_at} waits for the approval."""
+    return dataclasses.replace(composition, values={**composition.values, "next_update_at": scripts.NEXT_UPDATE_TOKEN})
+
+
 def submit(
     session: Session, *, incident: Incident, composition: Composition, may_approve: bool, actor: Actor,
-    now: datetime, zone: ZoneInfo,
+    now: datetime, zone: ZoneInfo, public_url: str = "",
 ) -> StatusUpdate | UpdateDraft:
     """Publish the composed update, or hold it for sign-off when the kind and severity need one.
 
     Someone who may approve (a duty manager, an admin) publishes directly: their own
-    publish is the sign-off, and the timeline says so.
+    publish is the sign-off, and the timeline says so. A draft keeps {next_update_at} to be
+    filled when it goes out, and reaches the approvers (incidents.signoff_reach) at once.
     """
     now = ensure_aware(now)
     if incident.status == Status.CLOSED:
         raise InvalidInput("status", "a closed incident takes no more updates", reason="closed")
+    required = needs_signoff(session, incident)
+    if required and not may_approve:
+        composition = as_draft(composition)
     rendered = render(session, incident, composition)
     components = {str(c.id): s.value for c, s in rendered.components}
-    required = needs_signoff(session, incident)
     if not required or may_approve:
         data = {**_script_data(composition), **({"signoff": "self"} if required else {})}
         return publish_update(session, incident=incident, body=rendered.body, body_en=rendered.body_en,
@@ -236,6 +245,7 @@ def submit(
                  data={"draft": draft.id, "public_status": rendered.public_status.value, **_script_data(composition),
                        "started": [{"rule": SIGNOFF_RULE, "due_at": draft.deadline.due_at.isoformat()}]})
     session.flush()
+    signoff_reach.announce_draft(session, incident=incident, draft=draft, now=now, zone=zone, public_url=public_url)
     return draft
 
 
@@ -288,16 +298,26 @@ def _settle(
     session.flush()
 
 
+def fill_next_update(session: Session, incident: Incident, text: str, *, now: datetime, zone: ZoneInfo) -> str:
+    """A draft's text as it goes out at `now`: {next_update_at} becomes the time the cadence gives then."""
+    if scripts.NEXT_UPDATE_TOKEN not in text:
+        return text
+    return text.replace(scripts.NEXT_UPDATE_TOKEN, next_update_text(session, incident, now=now, zone=zone))
+
+
 def approve(
     session: Session, *, incident: Incident, draft: UpdateDraft, reason: str = "", actor: Actor, now: datetime,
     zone: ZoneInfo,
 ) -> StatusUpdate:
-    """Approve a draft: it is published as written, and the sign-off deadline is met."""
+    """Approve a draft: it is published as written, its next update time filled in now, and the
+    sign-off deadline is met."""
     now = ensure_aware(now)
     _settle(session, incident=incident, draft=draft, state=DraftState.APPROVED, kind=EventKind.SIGNOFF_APPROVED,
             reason=_reason(reason, required=False), actor=actor, now=now, zone=zone)
+    body, body_en = (fill_next_update(session, incident, text, now=now, zone=zone)
+                     for text in (draft.body, draft.body_en))
     update = publish_update(
-        session, incident=incident, body=draft.body, body_en=draft.body_en, public_status=draft.public_status.value,
+        session, incident=incident, body=body, body_en=body_en, public_status=draft.public_status.value,
         components=copy.deepcopy(draft.components), actor=actor, now=now, zone=zone,
         event_data={**draft.script, "draft": draft.id, "drafted_by": draft.requested_by_label, "signoff": actor.label},
     )

@@ -49,7 +49,8 @@ class DraftState(enum.StrEnum):
 class UpdateDraft(Base):
     """An update waiting for a duty manager's sign-off: never public until approved.
 
-    The text is final (variables already filled), so what is approved is what goes out.
+    The text is final (variables already filled), so what is approved is what goes out, except
+    {next_update_at}: kept as written and filled when the draft is approved (incidents.comms).
     `deadline` is the sign-off's own short deadline on the clock.
     """
 

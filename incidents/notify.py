@@ -89,15 +89,18 @@ def notify_users(
     texts: Mapping[str, str],
     now: datetime,
     deadline: Deadline | None = None,
+    bodies: Mapping[str, str] | None = None,
 ) -> list[Notification]:
     """One bell entry per active person about an incident, each once, in their language
-    (`texts`: {"zh", "en"}; Chinese when their language is missing)."""
+    (`texts`, and the optional `bodies` under them: {"zh", "en"}; Chinese when their language is missing)."""
     made = []
     for user in distinct_active(users):
-        text = texts.get(language_of(user.locale)) or texts["zh"]
+        language = language_of(user.locale)
+        text = texts.get(language) or texts["zh"]
+        body = (bodies.get(language) or bodies["zh"]) if bodies else ""
         notification = Notification(
             user_id=user.id, incident_id=incident.id, deadline_id=deadline.id if deadline else None, kind=kind,
-            title=text[:300], created_at=now,
+            title=text[:300], body=body, created_at=now,
         )
         session.add(notification)
         made.append(notification)

@@ -19,18 +19,32 @@ NOTE_MAX = 200
 ON_DUTY_ROLES = (Role.DUTY_MANAGER, Role.ADMIN)
 
 
-def on_duty(session: Session, now: datetime) -> User | None:
-    """The person whose shift covers `now`; with overlapping shifts, the one that began last."""
+def _covering(now: datetime) -> sa.Select[tuple[DutyShift]]:
+    """Shifts of active people covering `now`, the one that began last first."""
     now = ensure_aware(now)
-    shift = session.scalar(
+    return (
         sa.select(DutyShift)
         .options(selectinload(DutyShift.user))
         .join(User, User.id == DutyShift.user_id)
         .where(DutyShift.starts_at <= now, DutyShift.ends_at > now, User.active.is_(True))
         .order_by(DutyShift.starts_at.desc(), DutyShift.id.desc())
-        .limit(1)
     )
+
+
+def on_duty(session: Session, now: datetime) -> User | None:
+    """The person whose shift covers `now`; with overlapping shifts, the one that began last."""
+    shift = session.scalar(_covering(now).limit(1))
     return shift.user if shift else None
+
+
+def everyone_on_duty(session: Session, now: datetime) -> list[User]:
+    """Everyone on duty at `now` (several while shifts overlap), each once, the latest to begin first;
+    with nobody on the roster, every active duty manager rather than no one."""
+    people: list[User] = []
+    for shift in session.scalars(_covering(now)):
+        if shift.user not in people:
+            people.append(shift.user)
+    return people or active_duty_managers(session)
 
 
 def duty_managers_to_tell(session: Session, now: datetime) -> list[User]:

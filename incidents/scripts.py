@@ -56,6 +56,8 @@ VARIABLES: dict[str, Variable] = {v.name: v for v in (
 )}
 # What the system can fill by itself when nobody is there (holding statements).
 AUTOMATIC = frozenset({"components", "title", "next_update_at"})
+# A draft waiting for sign-off keeps this token; the time is filled in when it goes out.
+NEXT_UPDATE_TOKEN = "{next_update_at}"
 
 _TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import g, jsonify, request
+from flask import current_app, g, jsonify, request
 
 from console import current_actor, permissions
 from console.db import get_session
@@ -163,7 +163,7 @@ def publish_update(reference: str) -> Any:
         raise InvalidInput("body", "body is required", reason="required")
     result = comms.submit(session, incident=incident, composition=_composition(incident, payload),
                           may_approve=_role_may("update.approve"), actor=current_actor(), now=utcnow(),
-                          zone=team_zone())
+                          zone=team_zone(), public_url=current_app.config["PUBLIC_URL"])
     session.commit()
     open_rows = _deadlines_json(deadlines.open_deadlines(session, incident))
     if isinstance(result, StatusUpdate):

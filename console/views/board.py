@@ -14,7 +14,7 @@ from console.i18n import select_locale
 from console.views.caching import conditional, shared_conditional
 from console.views.deadlines import request_now
 from console.views.filters import parse_filter
-from incidents import queries
+from incidents import queries, signoff_reach
 from incidents.deadlines import next_deadline
 from incidents.errors import InvalidInput
 from incidents.lifecycle import Kind, Severity, Status
@@ -59,6 +59,7 @@ def index() -> Any:
             incidents=incidents,
             next_deadlines=next_deadline(session, [incident.id for incident in incidents]),
             on_duty=duty(),
+            waiting_signoffs=signoff_reach.waiting_drafts(session),
             chosen=chosen,
             filter_error=filter_error,
             kinds=list(Kind),

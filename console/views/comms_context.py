@@ -120,14 +120,16 @@ def _labels(status: Status, chosen: list[tuple[Component, ComponentStatus]]) -> 
 
 def preview(session: Session, incident: Incident, composer: Composer) -> dict[str, Any]:
     """The preview's facts: the rendered texts with their labels, or the error naming the fault."""
+    drafting = comms.needs_signoff(session, incident) and not may("update.approve")
+    composition = comms.as_draft(composer.composition()) if drafting else composer.composition()
     try:
-        rendered = comms.render(session, incident, composer.composition())
+        rendered = comms.render(session, incident, composition)
     except InvalidInput as error:
         missing = error.reason.startswith("variable_empty") and error.params.get("name") not in {
             v.name for v in composer.variables()}
         return {"error": message_for(error), "error_field": error.field, "missing_field": missing}
     return {"rendered": rendered, "labels": _labels(rendered.public_status, rendered.components),
-            "signoff": comms.needs_signoff(session, incident) and not may("update.approve")}
+            "signoff": drafting}
 
 
 def comms_context(session: Session, incident: Incident) -> dict[str, Any]:

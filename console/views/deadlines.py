@@ -17,7 +17,7 @@ from console.db import get_session
 from console.i18n import select_locale
 from console.views.caching import conditional
 from console.views.clock_context import DeadlineRow, rule_name
-from incidents import queries
+from incidents import queries, signoff_reach
 from incidents.deadlines import pending_deadlines
 from incidents.roster import on_duty
 from console.clock import utcnow
@@ -95,9 +95,13 @@ def index() -> Any:
         ]
         if mine:
             rows = [row for row in rows if row.owner.person is not None and row.owner.person.id == current_user.id]
+        shown = {row.deadline.id for row in rows}
+        # Drafts waiting for sign-off, by their sign-off deadline: "mine" keeps those the reader answers for.
+        waiting = [d for d in signoff_reach.waiting_drafts(session) if not mine or d.deadline_id in shown]
         return render_template(
             "deadlines/_deadlines.html" if fragment else "deadlines/index.html",
-            rows=rows, mine=mine, on_duty=duty, poll_seconds=current_app.config["BOARD_POLL_SECONDS"],
+            rows=rows, mine=mine, on_duty=duty, waiting_signoffs=waiting,
+            poll_seconds=current_app.config["BOARD_POLL_SECONDS"],
         )
 
     return conditional(fingerprint, render, vary=("HX-Request", "HX-Target"))

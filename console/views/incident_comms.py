@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import redirect, render_template, request, url_for
+from flask import current_app, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
 
@@ -21,7 +21,7 @@ from console.i18n import message_for, team_zone
 from console.views.clock_context import may
 from console.views.comms_context import Composer, composer_from_form, pick_script, preview
 from console.views.incident_pages import _answer, _conditional_fragment, _done, _page_context, bp
-from incidents import comms, service, talking_points
+from incidents import comms, scripts, service, talking_points
 from incidents.comms_models import UpdateDraft
 from incidents.errors import InvalidInput
 from incidents.models import Incident, StatusUpdate
@@ -78,7 +78,8 @@ def publish_update(reference: str) -> Any:
     state = composer_from_form(request.form)
     try:
         result = comms.submit(session, incident=incident, composition=state.composition(),
-                              may_approve=may("update.approve"), actor=current_actor(), now=utcnow(), zone=team_zone())
+                              may_approve=may("update.approve"), actor=current_actor(), now=utcnow(), zone=team_zone(),
+                              public_url=current_app.config["PUBLIC_URL"])
     except InvalidInput as error:
         session.rollback()
         state.errors = _composer_error(error)
@@ -93,6 +94,12 @@ def publish_update(reference: str) -> Any:
         done = gettext("Sent for sign-off: a duty manager approves it before it goes out.")
     fresh = Composer(public_status=result.public_status.value, components=state.components, done=done)
     return _answer(incident, COMPOSER, composer=fresh)
+
+
+@bp.app_template_filter("draft_parts")
+def draft_parts(text: str) -> list[str]:
+    """A draft's text cut where its next update time goes in when it is approved."""
+    return text.split(scripts.NEXT_UPDATE_TOKEN)
 
 
 @bp.get("/<reference>/signoff")
