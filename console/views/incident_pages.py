@@ -17,6 +17,7 @@ from console import current_actor, htmx
 from console.db import get_session
 from console.i18n import message_for, select_locale, team_zone
 from console.labels import STATUS_LABELS
+from console.resolve_labels import RESOLVE_REASONS  # noqa: F401 (registers the refusals' messages)
 from console.views.caching import conditional
 from console.views.clock_context import clock_context, may
 from console.views.comms_context import (
