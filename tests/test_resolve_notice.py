@@ -179,3 +179,17 @@ def test_reopening_publishes_nothing_and_puts_the_first_notice_back(app, api, or
     deadlines = api("GET", f"/api/v1/incidents/{ref}/deadlines").json["deadlines"]
     first = [d for d in deadlines if d["rule"] == "first_notice" and d["state"] == "pending"]
     assert len(first) == 1 and first[0]["due_at"].startswith((clock.now + timedelta(minutes=5)).isoformat()[:16])
+
+
+def test_a_recovered_script_the_system_cannot_fill_asks_for_the_notice(app, api) -> None:  # noqa: ANN001
+    ref = api("POST", "/api/v1/incidents", json={"kind": "public_opinion", "severity": "P2", "title": "微博投诉发酵"}).json[
+        "reference"]
+    assert api("PUT", f"/api/v1/incidents/{ref}/public", json={"public_title": "奶粉结块反馈"}).status_code == 200
+    assert api("POST", f"/api/v1/incidents/{ref}/updates", json={"body": "我们正在核实。"}).status_code == 201
+    refused = _resolve(api, ref)  # its recovered script says what was done: {progress}, which only a person knows
+    assert refused.status_code == 422 and refused.json["error"]["field"] == "public_update.var_progress"
+    assert api("GET", f"/api/v1/incidents/{ref}").json["status"] == "investigating"
+    given = _resolve(api, ref, public_update={"script": "public_opinion.recovered",
+                                             "variables": {"progress": "已为用户退款", "progress_en": "refunded"}})
+    assert given.status_code == 200, given.json
+    assert "已为用户退款" in given.json["public_update"]["body"] and given.json["public_update"]["automatic"] is False
