@@ -255,7 +255,7 @@ def _start(
         if rule.anchor != trigger and not restarts:
             continue
         if rule.recurring and _ended(incident, rule.until):
-            continue  # e.g. the resolved notice: the updates it would call for have ended
+            continue  # its end already came: a resolved notice calls for no next update
         if rule.key in open_keys:
             continue
         deadline = _create(
