@@ -5,17 +5,20 @@ from __future__ import annotations
 
 from datetime import timedelta
 from ipaddress import ip_network
+from zoneinfo import ZoneInfo
 
 import feedparser
 import pytest
 import sqlalchemy as sa
 
-from incidents import subscribers
+from incidents import resolution, service, subscribers
 from incidents.actors import Actor
+from incidents.errors import StaleVersion
 from incidents.models import OutboxMessage, Role, StatusUpdate
 from tests.conftest import FIXED_NOW
 
 RECOVERED_ZH = "下单已恢复正常"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 @pytest.fixture()
@@ -193,3 +196,19 @@ def test_a_recovered_script_the_system_cannot_fill_asks_for_the_notice(app, api)
                                              "variables": {"progress": "已为用户退款", "progress_en": "refunded"}})
     assert given.status_code == 200, given.json
     assert "已为用户退款" in given.json["public_update"]["body"] and given.json["public_update"]["automatic"] is False
+
+
+def test_two_resolves_racing_publish_once(app, api, order) -> None:  # noqa: ANN001
+    """Two people (or a retried call) resolving at once: both read the incident open, one wins."""
+    ref = _public(api, order)
+    sessions = app.extensions["db_sessionmaker"]
+    with sessions() as first, sessions() as second:
+        mine, theirs = service.get_incident(first, ref), service.get_incident(second, ref)
+        resolution.resolve_incident(first, incident=mine, public_update=None, may_approve=True,
+                                    actor=Actor.system("test"), now=FIXED_NOW, zone=SHANGHAI)
+        first.commit()
+        with pytest.raises(StaleVersion):
+            resolution.resolve_incident(second, incident=theirs, public_update=None, may_approve=True,
+                                        actor=Actor.system("test"), now=FIXED_NOW, zone=SHANGHAI)
+        second.rollback()
+    assert [u.public_status.value for u in _updates(app, ref)] == ["investigating", "resolved"]
