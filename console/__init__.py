@@ -84,6 +84,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # The comms desk (issue 4, writing an update): composer and talking points join incidents.bp
     # and api.bp, so import them before registering those.
     from console.views import api_comms, comms_pages, incident_comms  # noqa: F401
+    # Status changes through the API: resolving publishes the resolved notice (joins api.bp).
+    from console.views import api_transitions  # noqa: F401
     # The audit log (issue 7): the admins' page and export; the API twin joins api.bp.
     from console.views import api_audit, audit_pages  # noqa: F401
 

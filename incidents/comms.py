@@ -34,7 +34,7 @@ from incidents.public_models import Component, ComponentStatus
 from incidents.settings import get_setting, put_setting
 from incidents.timeutil import ensure_aware
 from incidents.service import clean_text
-from incidents.updates import BODY_MAX, _public_status, publish_update
+from incidents.updates import BODY_MAX, _public_status, publish_update, require_public_title
 
 SIGNOFF_RULE = "signoff"
 DEFAULT_PERIOD = 10
@@ -171,6 +171,7 @@ def render(session: Session, incident: Incident, composition: Composition) -> Re
     for name in scripts.placeholders(composition.zh, field="zh"):
         if name in auto_zh and not auto_zh[name]:
             raise _missing_auto(name)
+    _refuse_promise_when_resolved(status, composition)
     body = scripts.fill(composition.zh, {**manual_zh, **auto_zh}, field="zh")
     body_en = ""
     if composition.en.strip():
@@ -187,6 +188,16 @@ def render(session: Session, incident: Incident, composition: Composition) -> Re
     body = clean_text(body, field="body", max_length=BODY_MAX, required=True)
     body_en = clean_text(body_en, field="body_en", max_length=BODY_MAX, required=False)
     return Rendered(body=body, body_en=body_en, public_status=status, components=chosen)
+
+
+def _refuse_promise_when_resolved(status: Status, composition: Composition) -> None:
+    """A resolved notice ends the updates: it may not promise a next one."""
+    if status != Status.RESOLVED:
+        return
+    for field_name, text in (("zh", composition.zh), ("en", composition.en)):
+        if "next_update_at" in scripts.placeholders(text, field=field_name):
+            raise InvalidInput(field_name, "a resolved notice promises no next update: remove {next_update_at}",
+                               reason="resolved_promises_update")
 
 
 def _missing_auto(name: str) -> InvalidInput:
@@ -218,6 +229,7 @@ def submit(
     now = ensure_aware(now)
     if incident.status == Status.CLOSED:
         raise InvalidInput("status", "a closed incident takes no more updates", reason="closed")
+    require_public_title(incident)
     required = needs_signoff(session, incident)
     if required and not may_approve:
         composition = as_draft(composition)

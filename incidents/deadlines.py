@@ -260,9 +260,12 @@ def _start(
 ) -> None:
     open_keys = {d.rule_key for d in open_deadlines(session, incident)}
     for rule in context.rules:
-        restarts = trigger == "reopened" and rule.recurring and rule.anchor == "opened"
+        restarts = trigger == "reopened" and rule.anchor == "opened" and (
+            rule.recurring or "public_update" in rule.met_by)  # a reopened incident owes the public a first notice
         if rule.anchor != trigger and not restarts:
             continue
+        if rule.recurring and _ended(incident, rule.until):
+            continue  # its end already came: a resolved notice calls for no next update
         if rule.key in open_keys:
             continue
         deadline = _create(

@@ -98,6 +98,11 @@ def active_public_incident_ids(session: Session) -> list[int]:
     return list(session.scalars(public_incidents(active=True)))
 
 
+def shown_as_active(session: Session, incident: Incident) -> bool:
+    """True while the public page shows the incident as ongoing."""
+    return session.scalar(public_incidents(active=True).where(Incident.id == incident.id)) is not None
+
+
 def announced(
     session: Session, *, now: datetime, update: StatusUpdate | None = None,
     maintenance_update: MaintenanceUpdate | None = None,

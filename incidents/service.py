@@ -183,6 +183,9 @@ def transition_incident(
         reviews.require_review(session, incident)
     note = clean_text(note, field="note", max_length=NOTE_MAX, required=False)
     _claim_version(session, incident, expected_version)
+    # Closing changes the public page only for an incident still shown as ongoing (one resolved
+    # without a resolved notice); a resolved notice already told the public everything.
+    close_shows = target_status == Status.CLOSED and publicity.shown_as_active(session, incident)
     incident.status = target_status
     if target_status != Status.INVESTIGATING and incident.acknowledged_at is None:
         # Naming a cause or resolving implies someone is on it.
@@ -211,7 +214,7 @@ def transition_incident(
     elif reopen:
         triggers.append("reopened")
     handle_event(session, incident, triggers, event=event, now=now, zone=zone)
-    if target_status == Status.CLOSED:
+    if close_shows:
         # A closed incident counts as resolved on the public page whatever its last update said.
         publicity.refresh_public_state(session, now=now)
     session.flush()

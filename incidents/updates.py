@@ -62,6 +62,14 @@ def _component_changes(
     return changes
 
 
+def require_public_title(incident: Incident) -> None:
+    """Refuse to speak for an incident the public cannot see by name: an update without a public
+    title would be stored and shown to nobody."""
+    if not (incident.public_title or "").strip():
+        raise InvalidInput("public_title", "give the incident a public title before publishing",
+                           reason="public_title_required")
+
+
 def publish_update(
     session: Session, *, incident: Incident, body: str, public_status: str | None = None, actor: Actor,
     now: datetime, zone: ZoneInfo, automatic: bool = False, body_en: str = "",

@@ -30,7 +30,10 @@ def api(client, make_token, person):  # noqa: ANN001, ANN201
 
 
 def _incident(api, kind: str = "outage") -> str:  # noqa: ANN001
-    return api("POST", "/api/v1/incidents", json={"kind": kind, "severity": "P1", "title": "支付失败"}).json["reference"]
+    """An incident with a public title (publishing needs one)."""
+    ref = api("POST", "/api/v1/incidents", json={"kind": kind, "severity": "P1", "title": "支付失败"}).json["reference"]
+    assert api("PUT", f"/api/v1/incidents/{ref}/public", json={"public_title": "部分用户支付失败"}).status_code == 200
+    return ref
 
 
 def test_deadlines_meet_by_publishing_and_list(api) -> None:  # noqa: ANN001

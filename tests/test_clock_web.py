@@ -12,6 +12,7 @@ from incidents import escalation, notify, roster, service
 from incidents.actors import Actor
 from incidents.models import Deadline, DeadlineState, Incident, Notification, Role, StatusUpdate, User
 from incidents.timeutil import utcnow
+from incidents.updates import set_public_identity
 from tests.conftest import sign_in
 from tests.support.reviews import waive_review_of
 
@@ -26,6 +27,8 @@ def _open(app, *, kind: str = "outage", minutes_ago: float = 0, title: str = "�
     with app.extensions["db_sessionmaker"]() as session:
         incident = service.open_incident(session, kind=kind, severity="P1", title=title, actor=SYSTEM,
                                          now=utcnow() - timedelta(minutes=minutes_ago), zone=ZONE)
+        # Publishing needs a public title; the composer's inline title has its own tests.
+        set_public_identity(session, incident=incident, public_title="部分用户下单失败", actor=SYSTEM, now=utcnow())
         session.commit()
         return f"/incidents/{incident.reference}"
 

@@ -99,9 +99,11 @@ def test_resolving_ends_the_cadence_and_starts_the_follow_ups(db_session) -> Non
     assert rows["public_update"].waived_reason == "ended:resolved"
     assert rows["outreach"].due_at == T0 + minutes(90)
     assert rows["follow_up"].due_at == T0 + minutes(30 + 1440)
-    # The fix did not hold: the post-resolution promises go, and come back on the next resolution.
+    # The fix did not hold: the post-resolution promises go, and come back on the next resolution;
+    # the public is owed a first notice again.
     _move(db_session, incident, "investigating", T0 + minutes(40))
-    assert _open_deadlines(db_session, incident) == {}
+    reopened = _open_deadlines(db_session, incident)
+    assert list(reopened) == ["first_notice"] and reopened["first_notice"].due_at == T0 + minutes(45)
     _move(db_session, incident, "resolved", T0 + minutes(50))
     again = _open_deadlines(db_session, incident)
     assert again["outreach"].due_at == T0 + minutes(110) and again["outreach"].sequence == 2
@@ -109,7 +111,8 @@ def test_resolving_ends_the_cadence_and_starts_the_follow_ups(db_session) -> Non
     _move(db_session, incident, "closed", T0 + minutes(60))
     assert _open_deadlines(db_session, incident) == {}
     closing = db_session.scalars(sa.select(TimelineEvent).order_by(TimelineEvent.id.desc())).first()
-    assert sorted(item["rule"] for item in closing.data["waived"]) == ["follow_up", "outreach"]
+    # Resolved again without a notice (no public face here), the first notice was still owed.
+    assert sorted(item["rule"] for item in closing.data["waived"]) == ["first_notice", "follow_up", "outreach"]
 
 
 def test_a_missed_deadline_stays_missed_when_the_incident_closes(db_session) -> None:  # noqa: ANN001

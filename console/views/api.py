@@ -203,24 +203,7 @@ def update_incident(reference: str) -> Any:
     return jsonify(incident_json(incident))
 
 
-@bp.post("/incidents/<reference>/transitions")
-def transition_incident(reference: str) -> Any:
-    """Change status: {"to", "version"?, "note"?}; a stale version is a 409."""
-    payload = _body({"to", "version", "note"})
-    session = get_session()
-    incident = service.get_incident(session, reference)
-    service.transition_incident(
-        session,
-        incident=incident,
-        target=_string(payload, "to", required=True),
-        expected_version=_version(payload, required=False),
-        note=_string(payload, "note") or "",
-        actor=current_actor(),
-        now=utcnow(),
-        zone=team_zone(),
-    )
-    session.commit()
-    return jsonify(incident_json(incident))
+# POST /incidents/<reference>/transitions lives in console.views.api_transitions (resolving speaks in public).
 
 
 @bp.post("/incidents/<reference>/acknowledge")
@@ -256,3 +239,4 @@ def list_users() -> Any:
 # Shared with the other API modules (console/views/api_*.py).
 json_body = _body
 string_field = _string
+version_field = _version

@@ -127,6 +127,10 @@ def _composition(incident: Incident, payload: dict[str, Any]) -> comms.Compositi
                              script_version=version)
 
 
+# For the resolved notice given with a transition (console.views.api_transitions).
+composition_from_json = _composition
+
+
 @bp.post("/incidents/<reference>/updates/preview")
 def preview_update(reference: str) -> Any:
     """Exactly what would be published, without publishing: {"body"|"script", "variables"?, …}."""

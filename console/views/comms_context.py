@@ -7,6 +7,9 @@ renders the same markup from the same facts.
 from __future__ import annotations
 
 import re
+from datetime import datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,19 +18,23 @@ from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.datastructures import MultiDict
 
 from console.i18n import message_for, select_locale, team_zone
 from console.labels import STATUS_LABELS
 from console.public_labels import COMPONENT_STATUS_LABELS
 from console.views.clock_context import may
-from incidents import comms, scripts, talking_points
+from incidents import comms, resolution, scripts, talking_points
+from incidents.actors import Actor
 from incidents.comms_models import DraftState, UpdateDraft
 from incidents.errors import InvalidInput
 from incidents.lifecycle import Status
 from incidents.models import Incident
 from incidents.public_models import Component, ComponentStatus, IncidentComponent
 from incidents.publicity import all_components
+from incidents.updates import set_public_identity
+from incidents.title_suggestion import suggest_public_title
 from console.clock import utcnow
 
 RECENT_DECIDED = 3
@@ -41,6 +48,8 @@ PURPOSE_LABELS = {
     "reply_to_poster": _l("Reply to a poster"),
 }
 _NAME = re.compile(r"\{([a-z_]+)\}")
+# Domain fields as the composer's inputs are named.
+COMPOSER_FIELD = {"zh": "body", "en": "body_en"}
 
 
 @dataclass
@@ -56,6 +65,10 @@ class Composer:
     components: dict[str, str] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     done: str = ""
+    # Asked inline while the incident has no public title; saved with the update.
+    public_title: str = ""
+    suggested_title: str = ""  # the suggestion offered, to tell an untouched field from a typed one
+    resolving: bool = False  # the resolved notice: publishing it resolves the incident
 
     def composition(self) -> comms.Composition:
         version = int(self.script_version) if self.script_version.isdigit() else None
@@ -79,6 +92,8 @@ def composer_from_form(form: MultiDict) -> Composer:
         script_version=form.get("script_version", ""), public_status=form.get("public_status", ""),
         values={key[4:]: value for key, value in form.items() if key.startswith("var_")},
         components={key[5:]: value for key, value in form.items() if key.startswith("comp_")},
+        public_title=form.get("public_title", ""), suggested_title=form.get("public_title_suggested", ""),
+        resolving=form.get("to") == Status.RESOLVED.value,
     )
 
 
@@ -86,8 +101,45 @@ def default_composer(session: Session, incident: Incident) -> Composer:
     """An empty composer on the incident's status, components as the incident last said."""
     current = {str(row.component_id): row.status.value for row in session.scalars(
         sa.select(IncidentComponent).where(IncidentComponent.incident_id == incident.id))}
-    return Composer(public_status=incident.status.value if incident.status != Status.CLOSED else "resolved",
-                    components=current)
+    composer = Composer(public_status=incident.status.value if incident.status != Status.CLOSED else "resolved",
+                        components=current)
+    return offer_public_title(session, incident, composer)
+
+
+def offer_public_title(session: Session, incident: Incident, composer: Composer) -> Composer:
+    """Fill the public-title field with the suggestion for the composer's components, unless typed in."""
+    if incident.public_title:
+        return composer
+    chosen = [c for c in all_components(session) if composer.components.get(str(c.id))]
+    suggestion = suggest_public_title(incident.kind, chosen)
+    if not composer.public_title.strip() or composer.public_title == composer.suggested_title:
+        composer.public_title = suggestion
+    composer.suggested_title = suggestion
+    return composer
+
+
+def name_in_public(session: Session, incident: Incident, composer: Composer, *, actor: Actor, now: datetime) -> None:
+    """Save the public title typed inline in the composer, in the publishing transaction."""
+    if incident.public_title:
+        return
+    set_public_identity(session, incident=incident, public_title=composer.public_title,
+                        public_title_en=incident.public_title_en, internal_only=incident.internal_only,
+                        actor=actor, now=now)
+
+
+def resolving_composer(session: Session, incident: Incident) -> Composer:
+    """The composer holding the kind's recovered script, to resolve the incident by publishing it."""
+    recovered = resolution.recovered_composition(session, incident)
+    return Composer(zh=recovered.zh, en=recovered.en, script=recovered.script,
+                    script_version=str(recovered.script_version), public_status=Status.RESOLVED.value,
+                    components=dict(recovered.components), resolving=True)
+
+
+def composer_errors(error: InvalidInput) -> dict[str, str]:
+    """A domain error at the composer's input it is about (else at the top of the form)."""
+    name = COMPOSER_FIELD.get(error.field, error.field)
+    known = name in ("body", "body_en", "public_status", "components", "public_title") or name.startswith("var_")
+    return {name if known else "form": message_for(error)}
 
 
 def pick_script(session: Session, incident: Incident, composer: Composer, key: str) -> Composer:
@@ -123,13 +175,26 @@ def preview(session: Session, incident: Incident, composer: Composer) -> dict[st
     drafting = comms.needs_signoff(session, incident) and not may("update.approve")
     composition = comms.as_draft(composer.composition()) if drafting else composer.composition()
     try:
-        rendered = comms.render(session, incident, composition)
+        with _titled(incident, composer.public_title):
+            rendered = comms.render(session, incident, composition)
     except InvalidInput as error:
         missing = error.reason.startswith("variable_empty") and error.params.get("name") not in {
             v.name for v in composer.variables()}
         return {"error": message_for(error), "error_field": error.field, "missing_field": missing}
     return {"rendered": rendered, "labels": _labels(rendered.public_status, rendered.components),
             "signoff": drafting}
+
+
+@contextmanager
+def _titled(incident: Incident, typed: str) -> Iterator[None]:
+    """Preview {title} with the public title being typed inline; nothing is marked for saving."""
+    stored = incident.public_title
+    if not stored and typed.strip():
+        set_committed_value(incident, "public_title", typed.strip())
+    try:
+        yield
+    finally:
+        set_committed_value(incident, "public_title", stored)
 
 
 def comms_context(session: Session, incident: Incident) -> dict[str, Any]:

@@ -19,7 +19,16 @@ from console import current_actor, htmx
 from console.db import get_session
 from console.i18n import message_for, team_zone
 from console.views.clock_context import may
-from console.views.comms_context import Composer, composer_from_form, pick_script, preview
+from console.views.comms_context import (
+    Composer,
+    composer_errors,
+    composer_from_form,
+    name_in_public,
+    offer_public_title,
+    pick_script,
+    preview,
+    resolving_composer,
+)
 from console.views.incident_pages import _answer, _conditional_fragment, _done, _page_context, bp
 from incidents import comms, scripts, service, talking_points
 from incidents.comms_models import UpdateDraft
@@ -31,14 +40,9 @@ COMPOSER = "incidents/_update_form.html"
 SIGNOFF = "incidents/_signoff.html"
 POINTS = "incidents/_talking_points.html"
 POINTS_FORM = "incidents/_talking_points_form.html"
-# Domain fields as the composer's inputs are named.
-COMPOSER_FIELD = {"zh": "body", "en": "body_en"}
+TITLE_FIELD = "incidents/_public_title_field.html"
 
 
-def _composer_error(error: InvalidInput) -> dict[str, str]:
-    field = COMPOSER_FIELD.get(error.field, error.field)
-    known = field in ("body", "body_en", "public_status", "components") or field.startswith("var_")
-    return {field if known else "form": message_for(error)}
 
 
 @bp.get("/<reference>/composer")
@@ -48,10 +52,13 @@ def composer(reference: str) -> Any:
     incident = service.get_incident(session, reference)
     state = composer_from_form(request.args)
     try:
+        if request.args.get("resolve"):
+            state = resolving_composer(session, incident)
         if request.args.get("pick"):
             state = pick_script(session, incident, state, request.args["pick"])
     except InvalidInput as error:
         state.errors = {"script": message_for(error)}
+    state = offer_public_title(session, incident, state)
     page = _page_context(incident, composer=state)
     page["preview"] = preview(session, incident, state) if state.zh else None
     template = COMPOSER if htmx else "incidents/show.html"
@@ -66,8 +73,14 @@ def composer_preview(reference: str) -> Any:
     session = get_session()
     incident = service.get_incident(session, reference)
     state = composer_from_form(request.args)
-    return render_template("incidents/_composer_preview.html", incident=incident,
-                           preview=preview(session, incident, state) if state.zh.strip() else None)
+    answer = render_template("incidents/_composer_preview.html", incident=incident,
+                             preview=preview(session, incident, state) if state.zh.strip() else None)
+    suggested = state.suggested_title
+    untouched = not incident.public_title and state.public_title == suggested
+    if untouched and offer_public_title(session, incident, state).suggested_title != suggested:
+        # The components changed the suggestion: offer the new one (only where nothing was typed).
+        answer += render_template(TITLE_FIELD, incident=incident, composer=state, oob=True)
+    return answer
 
 
 @bp.post("/<reference>/updates")
@@ -77,12 +90,13 @@ def publish_update(reference: str) -> Any:
     incident = service.get_incident(session, reference)
     state = composer_from_form(request.form)
     try:
+        name_in_public(session, incident, state, actor=current_actor(), now=utcnow())
         result = comms.submit(session, incident=incident, composition=state.composition(),
                               may_approve=may("update.approve"), actor=current_actor(), now=utcnow(), zone=team_zone(),
                               public_url=current_app.config["PUBLIC_URL"])
     except InvalidInput as error:
         session.rollback()
-        state.errors = _composer_error(error)
+        state.errors = composer_errors(error)
         return _answer(incident, COMPOSER, 422, composer=state,
                        preview=preview(session, incident, state) if state.zh.strip() else None)
     session.commit()

@@ -17,10 +17,18 @@ from console import current_actor, htmx
 from console.db import get_session
 from console.i18n import message_for, select_locale, team_zone
 from console.labels import STATUS_LABELS
+from console.resolve_labels import RESOLVE_REASONS  # noqa: F401 (registers the refusals' messages)
 from console.views.caching import conditional
-from console.views.clock_context import clock_context
-from console.views.comms_context import comms_context
-from incidents import lifecycle, queries, service
+from console.views.clock_context import clock_context, may
+from console.views.comms_context import (
+    Composer,
+    comms_context,
+    composer_errors,
+    composer_from_form,
+    name_in_public,
+    preview,
+)
+from incidents import lifecycle, queries, resolution, service
 from incidents.errors import InvalidInput, StaleVersion
 from incidents.lifecycle import Kind, Severity, Source, Status, TransitionNotAllowed
 from incidents.models import Incident, User
@@ -30,6 +38,7 @@ bp = Blueprint("incidents", __name__, url_prefix="/incidents")
 
 EDIT_FIELDS = ("title", "summary", "kind", "severity", "commander_id", "comms_lead_id")
 CHANGED_EVENT = "incident-changed"
+COMPOSER = "incidents/_update_form.html"
 # Domain errors name people by role; the form's inputs carry ids.
 FORM_FIELD = {"commander": "commander_id", "comms_lead": "comms_lead_id"}
 
@@ -69,6 +78,8 @@ def _page_context(incident: Incident, **state: Any) -> dict[str, Any]:
         "update_values": {"body": "", "public_status": incident.status.value},
         "update_errors": {},
         "update_done": False,
+        # Resolving it speaks in public (incidents.resolution): the header offers the composer.
+        "public_face": resolution.has_public_face(get_session(), incident),
     }
     context.update(clock_context(get_session(), incident))
     context.update(comms_context(get_session(), incident))  # the comms desk (issue 4, writing an update)
@@ -174,18 +185,18 @@ def transition(reference: str) -> Any:
     """Move the incident to another status (only allowed targets are offered)."""
     session = get_session()
     incident = service.get_incident(session, reference)
+    if "body" in request.form:
+        return _resolve_from_composer(session, incident)
     try:
-        service.transition_incident(
-            session,
-            incident=incident,
-            target=request.form.get("to", ""),
-            expected_status=request.form.get("from") or None,
-            expected_version=None,
-            note=request.form.get("note", ""),
-            actor=current_actor(),
-            now=utcnow(),
-            zone=team_zone(),
-        )
+        if request.form.get("to") == Status.RESOLVED.value:
+            # From the header: an incident with a public face gets the kind's recovered script.
+            resolution.resolve_incident(session, incident=incident, public_update=None,
+                                        may_approve=may("update.approve"),
+                                        expected_status=request.form.get("from") or None,
+                                        note=request.form.get("note", ""), actor=current_actor(), now=utcnow(),
+                                        zone=team_zone())
+        else:
+            _move(session, incident)
     except StaleVersion:
         session.rollback()
         incident = service.get_incident(session, reference)
@@ -199,6 +210,51 @@ def transition(reference: str) -> Any:
         return _answer(incident, "incidents/_header.html", 422, header_error=message)
     session.commit()
     return _done(incident, "incidents/_header.html")
+
+
+def _move(session: Any, incident: Incident) -> None:
+    service.transition_incident(
+        session,
+        incident=incident,
+        target=request.form.get("to", ""),
+        expected_status=request.form.get("from") or None,
+        expected_version=None,
+        note=request.form.get("note", ""),
+        actor=current_actor(),
+        now=utcnow(),
+        zone=team_zone(),
+    )
+
+
+def _resolve_from_composer(session: Any, incident: Incident) -> Any:
+    """Publish the composer's resolved notice and resolve the incident, in one transaction.
+
+    A refused notice resolves nothing: the composer comes back with the message at its field.
+    A second submit (a double click) finds the incident resolved and publishes nothing again.
+    """
+    state = composer_from_form(request.form)
+    state.resolving = True
+    try:
+        name_in_public(session, incident, state, actor=current_actor(), now=utcnow())
+        done = resolution.resolve_incident(
+            session, incident=incident, public_update=state.composition(), may_approve=may("update.approve"),
+            expected_status=request.form.get("from") or None, actor=current_actor(), now=utcnow(), zone=team_zone())
+    except StaleVersion:
+        session.rollback()
+        incident = service.get_incident(session, incident.reference)
+        state.errors = {"form": gettext("Someone else changed the status to “%(status)s” meanwhile. Check it and try "
+                                        "again.", status=status_label(incident.status))}
+        return _answer(incident, COMPOSER, 409, composer=state)
+    except InvalidInput as error:
+        session.rollback()
+        state.errors = composer_errors(error)
+        return _answer(incident, COMPOSER, 422, composer=state,
+                       preview=preview(session, incident, state) if state.zh.strip() else None)
+    session.commit()
+    if not htmx:
+        return _done(incident, COMPOSER)
+    message = gettext("Published and marked resolved.") if done.update else gettext("Already resolved.")
+    return _answer(incident, COMPOSER, composer=Composer(public_status=Status.RESOLVED.value, done=message))
 
 
 @bp.post("/<reference>/acknowledge")
