@@ -38,6 +38,9 @@ from incidents.updates import BODY_MAX, _public_status, publish_update, require_
 
 SIGNOFF_RULE = "signoff"
 DEFAULT_PERIOD = 10
+# The same text sent again by the same person this soon is a retry (a double click, a script
+# retrying after a timeout): it is answered with what the first one made, never published twice.
+REPEAT_WINDOW = timedelta(minutes=2)
 MAX_MINUTES = 24 * 60
 
 
@@ -235,6 +238,9 @@ def submit(
         composition = as_draft(composition)
     rendered = render(session, incident, composition)
     components = {str(c.id): s.value for c, s in rendered.components}
+    earlier = _repeat_of(session, incident, rendered, actor=actor, now=now, draft=bool(required and not may_approve))
+    if earlier is not None:
+        return earlier
     if not required or may_approve:
         data = {**_script_data(composition), **({"signoff": "self"} if required else {})}
         return publish_update(session, incident=incident, body=rendered.body, body_en=rendered.body_en,
@@ -259,6 +265,23 @@ def submit(
     session.flush()
     signoff_reach.announce_draft(session, incident=incident, draft=draft, now=now, zone=zone, public_url=public_url)
     return draft
+
+
+def _repeat_of(session: Session, incident: Incident, rendered: Any, *, actor: Actor, now: datetime,
+               draft: bool) -> StatusUpdate | UpdateDraft | None:
+    """The update (or pending draft) this same person sent with this same text within REPEAT_WINDOW."""
+    model = UpdateDraft if draft else StatusUpdate
+    by_id, by_label, at = ((UpdateDraft.requested_by_id, UpdateDraft.requested_by_label, UpdateDraft.requested_at)
+                           if draft else
+                           (StatusUpdate.published_by_id, StatusUpdate.published_by_label, StatusUpdate.published_at))
+    query = sa.select(model).where(
+        model.incident_id == incident.id, at >= now - REPEAT_WINDOW, model.body == rendered.body,
+        model.body_en == rendered.body_en, model.public_status == rendered.public_status,
+        by_id == actor.user_id if actor.user_id is not None else by_label == actor.label,
+    )
+    if draft:
+        query = query.where(UpdateDraft.state == DraftState.PENDING)
+    return session.scalars(query.order_by(model.id.desc()).limit(1)).first()
 
 
 # --- sign-off ------------------------------------------------------------------------------

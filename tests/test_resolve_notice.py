@@ -212,3 +212,22 @@ def test_two_resolves_racing_publish_once(app, api, order) -> None:  # noqa: ANN
                                         actor=Actor.system("test"), now=FIXED_NOW, zone=SHANGHAI)
         second.rollback()
     assert [u.public_status.value for u in _updates(app, ref)] == ["investigating", "resolved"]
+
+
+def test_a_retried_publish_publishes_once(app, api, order, clock) -> None:  # noqa: ANN001
+    """A script retrying after a timeout (or a double click without JavaScript) sends the same
+    update twice: the second answer is the first update, 200, and nothing more goes out."""
+    ref = _public(api, order)
+    body = {"body": "支付通道已切换，正在观察", "public_status": "monitoring", "components": {str(order): "degraded_performance"}}
+    clock.now = FIXED_NOW + timedelta(minutes=3)
+    first = api("POST", f"/api/v1/incidents/{ref}/updates", json=body)
+    clock.now = FIXED_NOW + timedelta(minutes=3, seconds=20)
+    again = api("POST", f"/api/v1/incidents/{ref}/updates", json=body)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json["update"]["id"] == first.json["update"]["id"]
+    assert [u.public_status.value for u in _updates(app, ref)] == ["investigating", "monitoring"]
+    # The same words later, or other words at once, are a new update.
+    clock.now = FIXED_NOW + timedelta(minutes=6)
+    assert api("POST", f"/api/v1/incidents/{ref}/updates", json=body).status_code == 201
+    other = api("POST", f"/api/v1/incidents/{ref}/updates", json={**body, "body": "支付已基本恢复"})
+    assert other.status_code == 201 and len(_updates(app, ref)) == 4

@@ -49,9 +49,10 @@ def _outage(session, *, commander: User | None = None):  # noqa: ANN001, ANN202
     return incident
 
 
-def _draft(session, incident, author: User, *, at: timedelta = minutes(1), values=None) -> UpdateDraft:  # noqa: ANN001
+def _draft(session, incident, author: User, *, at: timedelta = minutes(1), values=None,  # noqa: ANN001
+           opening: str = "正在处理") -> UpdateDraft:
     return comms.submit(session, incident=incident, composition=comms.Composition(
-        zh="正在处理，下次更新：{next_update_at}。", en="On it. Next update by {next_update_at}.",
+        zh=opening + "，下次更新：{next_update_at}。", en="On it. Next update by {next_update_at}.",
         values=values or {"next_update_at": "10:11"}), may_approve=False,
         actor=Actor(author.display_name, user_id=author.id), now=T0 + at, zone=SHANGHAI, public_url="https://console.example.com")
 
@@ -139,7 +140,9 @@ def test_board_and_deadlines_show_a_draft_until_it_is_decided(client, app, make_
         roster.add_shift(session, user_id=duty.id, starts_at=T0 - minutes(60), ends_at=T0 + minutes(24 * 60),
                          actor=SYSTEM, now=T0)
         incident = _outage(session)
-        approved, rejected, withdrawn = (_draft(session, incident, author, at=minutes(n)) for n in (1, 2, 3))
+        # Three different texts: the same text again this soon would be a retry of the first.
+        approved, rejected, withdrawn = (_draft(session, incident, author, at=minutes(n), opening=opening)
+                                         for n, opening in ((1, "正在处理"), (2, "仍在处理"), (3, "继续处理")))
         session.commit()
         ids = [approved.id, rejected.id, withdrawn.id]
     app.config["CLOCK"] = lambda: T0 + minutes(4)

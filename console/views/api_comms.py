@@ -165,14 +165,16 @@ def publish_update(reference: str) -> Any:
     incident = service.get_incident(session, reference)
     if "body" not in payload and "script" not in payload:
         raise InvalidInput("body", "body is required", reason="required")
+    now = utcnow()
     result = comms.submit(session, incident=incident, composition=_composition(incident, payload),
-                          may_approve=_role_may("update.approve"), actor=current_actor(), now=utcnow(),
+                          may_approve=_role_may("update.approve"), actor=current_actor(), now=now,
                           zone=team_zone(), public_url=current_app.config["PUBLIC_URL"])
     session.commit()
     open_rows = _deadlines_json(deadlines.open_deadlines(session, incident))
+    # A retry answers with what the first call made, older than this request: 200, nothing new.
     if isinstance(result, StatusUpdate):
-        return jsonify(update=update_json(result), deadlines=open_rows), 201
-    return jsonify(draft=draft_json(result), deadlines=open_rows), 202
+        return jsonify(update=update_json(result), deadlines=open_rows), 201 if result.published_at >= now else 200
+    return jsonify(draft=draft_json(result), deadlines=open_rows), 202 if result.requested_at >= now else 200
 
 
 @bp.get("/incidents/<reference>/drafts")
