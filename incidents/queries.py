@@ -70,12 +70,19 @@ def list_incidents(
     return list(session.scalars(statement))
 
 
-def board_fingerprint(session: Session) -> tuple[int, datetime | None, int]:
-    """A cheap value that changes whenever anything on any board could have changed."""
-    count, latest, max_id = session.execute(
-        sa.select(sa.func.count(Incident.id), sa.func.max(Incident.updated_at), sa.func.max(Incident.id))
+def board_fingerprint(session: Session) -> tuple[int, int, datetime | None, int, int]:
+    """A cheap value that changes whenever anything on any board could have changed.
+
+    `updated_at` alone misses a change stamped with the same time as the last one: every change
+    also writes a timeline event (whose id only grows), and the count of acknowledged incidents
+    moves with each acknowledgement, which re-sorts the rows and drops their tag.
+    """
+    count, acknowledged, latest, max_id = session.execute(
+        sa.select(sa.func.count(Incident.id), sa.func.count(Incident.acknowledged_at),
+                  sa.func.max(Incident.updated_at), sa.func.max(Incident.id))
     ).one()
-    return count, latest, max_id or 0
+    last_event = session.scalar(sa.select(sa.func.max(TimelineEvent.id)))
+    return count, acknowledged, latest, max_id or 0, last_event or 0
 
 
 def overdue_deadline_count(session: Session, now: datetime) -> int:
