@@ -74,7 +74,7 @@ def test_raised_and_attached_mentions_link_to_their_incident(app, signed_in, fee
     assert attached.status_code == 200 and f'href="/incidents/{reference}"' in attached.text
     cards = {i: body for i, _, body in _cards(signed_in.get("/monitors/mentions?state=all").text)}
     for title in BY_RISK[:2]:
-        link = re.search(r'<p class="mention-incident">Incident: <a href="([^"]+)"><span class="ref">([^<]+)</span>',
+        link = re.search(r'<p class="mention-incident">Handled in <a href="([^"]+)"><span class="ref">([^<]+)</span>',
                          cards[ids[title]])
         assert link and link[1] == f"/incidents/{reference}" and link[2] == reference
     assert "mention-incident" not in cards[ids[BY_RISK[2]]]
