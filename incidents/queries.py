@@ -77,12 +77,12 @@ def board_fingerprint(session: Session) -> tuple[int, int, datetime | None, int,
     also writes a timeline event (whose id only grows), and the count of acknowledged incidents
     moves with each acknowledgement, which re-sorts the rows and drops their tag.
     """
-    count, acknowledged, latest, max_id = session.execute(
+    last_event = sa.select(sa.func.max(TimelineEvent.id)).scalar_subquery()
+    count, acknowledged, latest, max_id, event_id = session.execute(
         sa.select(sa.func.count(Incident.id), sa.func.count(Incident.acknowledged_at),
-                  sa.func.max(Incident.updated_at), sa.func.max(Incident.id))
+                  sa.func.max(Incident.updated_at), sa.func.max(Incident.id), last_event)
     ).one()
-    last_event = session.scalar(sa.select(sa.func.max(TimelineEvent.id)))
-    return count, acknowledged, latest, max_id or 0, last_event or 0
+    return count, acknowledged, latest, max_id or 0, event_id or 0
 
 
 def overdue_deadline_count(session: Session, now: datetime) -> int:
