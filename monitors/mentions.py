@@ -68,6 +68,8 @@ def risk_level(mention: Mention) -> RiskLevel:
     if mention.score >= MEDIUM_RISK_SCORE:
         return RiskLevel.MEDIUM
     return RiskLevel.LOW
+
+
 # Where a post was made, from its link: the platform people will reach the poster on.
 PLATFORMS = {
     "weibo.com": "weibo", "weibo.cn": "weibo", "douyin.com": "douyin", "iesdouyin.com": "douyin",

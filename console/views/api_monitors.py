@@ -67,7 +67,8 @@ def mention_json(mention: Mention) -> dict[str, Any]:
         "text": mention.text, "link": mention.link, "author": mention.author, "platform": mention.platform,
         "published_at": _iso(mention.published_at), "categories": mention.categories,
         "engagement": mention.engagement, "matches": mention.matches, "score": mention.score,
-        "risk": mentions.risk_level(mention).value, "state": mention.state.value, "incident": mention.incident.reference if mention.incident else None,
+        "risk": mentions.risk_level(mention).value, "state": mention.state.value,
+        "incident": mention.incident.reference if mention.incident else None,
         "created_at": mention.created_at.isoformat(),
     }
 
