@@ -9,7 +9,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, object_session, selectinload
 
-from incidents.deadlines import OPEN_STATES, answerable
+from incidents.deadlines import AFTER_CLOSE, OPEN_STATES, answerable
 from incidents.lifecycle import ACTIVE_STATUSES, Kind, Severity, Status
 from incidents.models import Deadline, Incident, TimelineEvent, User
 
@@ -25,10 +25,11 @@ def list_incidents(
     query: str = "",
     limit: int = 200,
 ) -> list[Incident]:
-    """Incidents matching the filters: open before resolved, then the most urgent deadline first.
+    """Incidents matching the filters: open before resolved, most severe first; within a
+    severity, those nobody has acknowledged yet first, then the most urgent deadline first.
 
     Urgency is the soonest due time of a running deadline (overdue ones are the soonest);
-    incidents with none (or only paused ones) follow, most severe first, then newest.
+    incidents with none (or only paused ones) follow, newest first.
     """
     statement = (
         sa.select(Incident)
@@ -61,18 +62,41 @@ def list_incidents(
     resolved_last = sa.case((Incident.status.in_([Status.RESOLVED, Status.CLOSED]), 1), else_=0)
     # NULLs sort differently on SQLite and PostgreSQL: say where "no deadline" goes.
     undated_last = sa.case((next_due.c.due_at.is_(None), 1), else_=0)
+    acknowledged_last = sa.case((Incident.acknowledged_at.is_(None), 0), else_=1)
     statement = statement.order_by(
-        resolved_last, undated_last, next_due.c.due_at, Incident.severity, Incident.opened_at.desc()
+        resolved_last, Incident.severity, acknowledged_last, undated_last, next_due.c.due_at,
+        Incident.opened_at.desc(),
     ).limit(limit)
     return list(session.scalars(statement))
 
 
-def board_fingerprint(session: Session) -> tuple[int, datetime | None, int]:
-    """A cheap value that changes whenever anything on any board could have changed."""
-    count, latest, max_id = session.execute(
-        sa.select(sa.func.count(Incident.id), sa.func.max(Incident.updated_at), sa.func.max(Incident.id))
+def board_fingerprint(session: Session) -> tuple[int, int, datetime | None, int, int]:
+    """A cheap value that changes whenever anything on any board could have changed.
+
+    `updated_at` alone misses a change stamped with the same time as the last one: every change
+    also writes a timeline event (whose id only grows), and the count of acknowledged incidents
+    moves with each acknowledgement, which re-sorts the rows and drops their tag.
+    """
+    last_event = sa.select(sa.func.max(TimelineEvent.id)).scalar_subquery()
+    count, acknowledged, latest, max_id, event_id = session.execute(
+        sa.select(sa.func.count(Incident.id), sa.func.count(Incident.acknowledged_at),
+                  sa.func.max(Incident.updated_at), sa.func.max(Incident.id), last_event)
     ).one()
-    return count, latest, max_id or 0
+    return count, acknowledged, latest, max_id or 0, event_id or 0
+
+
+def overdue_deadline_count(session: Session, now: datetime) -> int:
+    """How many running deadlines on the boards (as `next_deadline` picks them) are past due at `now`.
+
+    A deadline falls overdue with no write to the database: boards put this in their cache
+    validator so the row turns red on the next poll, not only after the worker's sweep.
+    """
+    return session.scalar(
+        sa.select(sa.func.count(Deadline.id))
+        .join(Incident, Incident.id == Deadline.incident_id)
+        .where(Deadline.state.in_(OPEN_STATES), Deadline.paused_at.is_(None), Deadline.due_at < now,
+               sa.or_(Incident.status != Status.CLOSED, AFTER_CLOSE))
+    ) or 0
 
 
 def timeline(session: Session, incident: Incident, *, limit: int = 500) -> list[TimelineEvent]:

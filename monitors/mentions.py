@@ -8,9 +8,10 @@ every entry already there. A dismissed mention is a row like any other, so it ne
 
 from __future__ import annotations
 
+import enum
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -37,6 +38,38 @@ TITLE_MAX = 500
 TEXT_MAX = 5000
 INBOX_LIMIT = 100
 STATES = tuple(MentionState)
+# The inbox's orders: the riskiest first (critical, then by score), or the newest first.
+ORDERS = ("risk", "newest")
+# Score thresholds of the risk levels below critical (one default-weight negative term scores 1).
+HIGH_RISK_SCORE = 3.0
+MEDIUM_RISK_SCORE = 1.0
+
+
+class RiskLevel(enum.StrEnum):
+    """How worrying a mention is, in words beside its score."""
+
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+def is_critical(mention: Mention) -> bool:
+    """True when a rule matched the brand with a critical term (12315, 曝光, 律师 …)."""
+    return any(match.get("critical") for match in mention.matches or ())
+
+
+def risk_level(mention: Mention) -> RiskLevel:
+    """Critical on a critical term, else high, medium or low by the score."""
+    if is_critical(mention):
+        return RiskLevel.CRITICAL
+    if mention.score >= HIGH_RISK_SCORE:
+        return RiskLevel.HIGH
+    if mention.score >= MEDIUM_RISK_SCORE:
+        return RiskLevel.MEDIUM
+    return RiskLevel.LOW
+
+
 # Where a post was made, from its link: the platform people will reach the poster on.
 PLATFORMS = {
     "weibo.com": "weibo", "weibo.cn": "weibo", "douyin.com": "douyin", "iesdouyin.com": "douyin",
@@ -244,27 +277,34 @@ def raise_from_mention(
 
 @dataclass
 class InboxFilter:
-    """The inbox's filters as chosen by the reader."""
+    """The inbox's filters and order as chosen by the reader."""
 
     state: str = "new"  # a MentionState value or "all"
     source_id: int | None = None
     rule_id: int | None = None
     min_score: float | None = None
     matched_only: bool = False
-    before_id: int | None = None
+    before_id: int | None = None  # the page goes on after this mention, in the chosen order
+    order: str = "newest"  # one of ORDERS
 
     def cache_key(self) -> str:
-        return f"{self.state}|{self.source_id}|{self.rule_id}|{self.min_score}|{self.matched_only}|{self.before_id}"
+        return (f"{self.state}|{self.source_id}|{self.rule_id}|{self.min_score}|{self.matched_only}"
+                f"|{self.before_id}|{self.order}")
 
 
-def parse_inbox_filter(args: Any) -> InboxFilter:
-    """Read state/source/rule/min_score/matched/before from query arguments; bad values name the field."""
-    chosen = InboxFilter()
-    state = (args.get("state") or "new").strip()
+def parse_inbox_filter(args: Any, *, defaults: InboxFilter | None = None) -> InboxFilter:
+    """Read state/source/rule/min_score/matched/before/order from query arguments over `defaults`;
+    bad values name the field. `matched=0` turns a default "matched only" off."""
+    chosen = replace(defaults) if defaults is not None else InboxFilter()
+    state = (args.get("state") or chosen.state).strip()
     if state != "all" and state not in {s.value for s in MentionState}:
         raise InvalidInput("state", f"unknown state {state!r}", reason="choice",
                            allowed="all, " + ", ".join(s.value for s in MentionState))
     chosen.state = state
+    order = (args.get("order") or chosen.order).strip()
+    if order not in ORDERS:
+        raise InvalidInput("order", f"unknown order {order!r}", reason="choice", allowed=", ".join(ORDERS))
+    chosen.order = order
     for field, attr in (("source", "source_id"), ("rule", "rule_id"), ("before", "before_id")):
         value = (args.get(field) or "").strip()
         if value:
@@ -277,12 +317,33 @@ def parse_inbox_filter(args: Any) -> InboxFilter:
             chosen.min_score = float(score)
         except ValueError:
             raise InvalidInput("min_score", "min_score must be a number", reason="number") from None
-    chosen.matched_only = (args.get("matched") or "").strip().lower() in ("1", "true", "on", "yes")
+    matched = args.get("matched")
+    if matched is not None:
+        chosen.matched_only = matched.strip().lower() in ("1", "true", "on", "yes")
     return chosen
 
 
+def _critical_last() -> Any:
+    """0 for a mention with a critical match, 1 otherwise (the risk order's first key)."""
+    critical = sa.exists().where(MentionMatch.mention_id == Mention.id, MentionMatch.critical.is_(True))
+    return sa.case((critical, 0), else_=1)
+
+
+def _after_in_risk_order(session: Session, before_id: int) -> Any:
+    """The mentions that come after mention `before_id` in the risk order (a keyset page)."""
+    anchor = session.get(Mention, before_id)
+    if anchor is None:
+        return Mention.id < before_id
+    rank, rank_of = (0 if is_critical(anchor) else 1), _critical_last()
+    return sa.or_(
+        rank_of > rank,
+        sa.and_(rank_of == rank, Mention.score < anchor.score),
+        sa.and_(rank_of == rank, Mention.score == anchor.score, Mention.id < before_id),
+    )
+
+
 def inbox(session: Session, chosen: InboxFilter, *, limit: int = INBOX_LIMIT) -> list[Mention]:
-    """Mentions matching the filters, newest first."""
+    """Mentions matching the filters: the riskiest first (critical, highest score, newest), or the newest first."""
     statement = sa.select(Mention).options(selectinload(Mention.incident))
     if chosen.state != "all":
         statement = statement.where(Mention.state == MentionState(chosen.state))
@@ -295,9 +356,15 @@ def inbox(session: Session, chosen: InboxFilter, *, limit: int = INBOX_LIMIT) ->
         statement = statement.where(sa.exists().where(MentionMatch.mention_id == Mention.id))
     if chosen.min_score is not None:
         statement = statement.where(Mention.score >= chosen.min_score)
-    if chosen.before_id is not None:
-        statement = statement.where(Mention.id < chosen.before_id)
-    return list(session.scalars(statement.order_by(Mention.id.desc()).limit(limit)))
+    if chosen.order == "risk":
+        if chosen.before_id is not None:
+            statement = statement.where(_after_in_risk_order(session, chosen.before_id))
+        statement = statement.order_by(_critical_last(), Mention.score.desc(), Mention.id.desc())
+    else:
+        if chosen.before_id is not None:
+            statement = statement.where(Mention.id < chosen.before_id)
+        statement = statement.order_by(Mention.id.desc())
+    return list(session.scalars(statement.limit(limit)))
 
 
 def inbox_fingerprint(session: Session) -> tuple[int, datetime | None, int]:

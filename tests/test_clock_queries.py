@@ -32,11 +32,19 @@ def _titles(session) -> list[str]:  # noqa: ANN001
     return [i.title for i in queries.list_incidents(session, statuses=list(Status))]
 
 
-def test_board_sorts_by_the_most_urgent_deadline(db_session) -> None:  # noqa: ANN001
+def _acknowledge(session, incident, minutes_ago: int = 0) -> None:  # noqa: ANN001
+    service.acknowledge_incident(session, incident=incident, actor=SYSTEM,
+                                 now=FIXED_NOW - timedelta(minutes=minutes_ago), zone=ZONE)
+
+
+def test_board_sorts_by_severity_the_unacknowledged_first_then_by_deadline(db_session) -> None:  # noqa: ANN001
     # An outage's first notice is due 5 minutes after opening, a public-opinion contact after 60.
     _open(db_session, "舆情：60 分钟内联系", kind="public_opinion", severity="P1")
     _open(db_session, "故障：首次公告 5 分钟", severity="P4")
-    _open(db_session, "故障：已超时", severity="P3", minutes_ago=8)
+    _open(db_session, "故障：已超时，无人认领", severity="P3", minutes_ago=8)
+    _acknowledge(db_session, _open(db_session, "故障：已认领，5 分钟内公告", severity="P3"))
+    _acknowledge(db_session, _open(db_session, "故障：已认领，已超时", severity="P3", minutes_ago=8), 7)
+    _acknowledge(db_session, _open(db_session, "故障：P1 已认领且超时", severity="P1", minutes_ago=8), 7)
     paused = _open(db_session, "投诉：等待客户", kind="complaint", severity="P1")
     deadlines.pause_clock(db_session, incident=paused, reason="等客户提供凭证", actor=SYSTEM, now=FIXED_NOW)
     quiet = _open(db_session, "没有时限的投诉", kind="complaint", severity="P2")
@@ -47,13 +55,26 @@ def test_board_sorts_by_the_most_urgent_deadline(db_session) -> None:  # noqa: A
                                 actor=SYSTEM, now=FIXED_NOW - timedelta(minutes=20), zone=ZONE)
     db_session.commit()
     assert _titles(db_session) == [
-        "故障：已超时",  # overdue first
-        "故障：首次公告 5 分钟",  # then soonest due, whatever the severity
-        "舆情：60 分钟内联系",
-        "投诉：等待客户",  # paused and deadline-free after, most severe first
+        "舆情：60 分钟内联系",  # P1 nobody has taken on, whatever its deadline
+        "投诉：等待客户",  # (paused: no running deadline, so after the one with a countdown)
+        "故障：P1 已认领且超时",  # then the P1 someone owns
         "没有时限的投诉",
+        "故障：已超时，无人认领",  # within P3: unowned first,
+        "故障：已认领，已超时",  # then the most urgent deadline (overdue before soonest due)
+        "故障：已认领，5 分钟内公告",
+        "故障：首次公告 5 分钟",  # P4 last among open work, though due soonest
         "已解决的故障",  # resolved last, though its outreach is due in 40 minutes
     ]
+
+
+def test_overdue_count_moves_when_a_deadline_falls_due(db_session) -> None:  # noqa: ANN001
+    incident = _open(db_session, "投诉：主管回电", kind="complaint")
+    db_session.commit()
+    due = min(d.due_at for d in deadlines.open_deadlines(db_session, incident))
+    assert queries.overdue_deadline_count(db_session, due) == 0  # due, not yet past it
+    assert queries.overdue_deadline_count(db_session, due + timedelta(seconds=1)) == 1
+    deadlines.pause_clock(db_session, incident=incident, reason="等客户提供凭证", actor=SYSTEM, now=FIXED_NOW)
+    assert queries.overdue_deadline_count(db_session, due + timedelta(seconds=1)) == 0  # a paused clock is not late
 
 
 def test_owner_is_the_role_holder_or_who_stands_in(db_session) -> None:  # noqa: ANN001

@@ -67,7 +67,8 @@ def mention_json(mention: Mention) -> dict[str, Any]:
         "text": mention.text, "link": mention.link, "author": mention.author, "platform": mention.platform,
         "published_at": _iso(mention.published_at), "categories": mention.categories,
         "engagement": mention.engagement, "matches": mention.matches, "score": mention.score,
-        "state": mention.state.value, "incident": mention.incident.reference if mention.incident else None,
+        "risk": mentions.risk_level(mention).value, "state": mention.state.value,
+        "incident": mention.incident.reference if mention.incident else None,
         "created_at": mention.created_at.isoformat(),
     }
 
@@ -164,7 +165,8 @@ def delete_rule(rule_id: int) -> Any:
 
 @bp.get("/mentions")
 def list_mentions() -> Any:
-    """Mentions filtered by state (new|dismissed|attached|raised|all), source, rule, min_score, matched, before."""
+    """Mentions filtered by state (new|dismissed|attached|raised|all), source, rule, min_score, matched, before;
+    newest first, or the riskiest first with order=risk."""
     chosen = mentions.parse_inbox_filter(request.args)
     found = mentions.inbox(get_session(), chosen)
     return jsonify(mentions=[mention_json(m) for m in found],

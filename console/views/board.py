@@ -28,7 +28,8 @@ bp = Blueprint("board", __name__)
 def index() -> Any:
     """The board page; an htmx request gets only the rows, with ETag/304 when nothing changed.
 
-    Rows sort by their most urgent deadline; the duty manager on duty heads the board.
+    Rows sort by severity, the unacknowledged first, then by their most urgent deadline; a row
+    with an overdue deadline is marked. The duty manager on duty heads the board.
     """
     try:
         chosen = parse_filter(request.args)
@@ -45,8 +46,10 @@ def index() -> Any:
 
     def fingerprint() -> str:
         person = duty()
+        # The overdue count moves when a deadline falls due, which writes nothing: without it a
+        # cached render would keep the row un-marked until the worker's sweep changed something.
         return (f"{fragment}|{select_locale()}|{chosen.cache_key()}|{queries.board_fingerprint(session)}"
-                f"|{person.id if person else '-'}")
+                f"|{queries.overdue_deadline_count(session, now)}|{person.id if person else '-'}")
 
     def render() -> str:
         incidents = queries.list_incidents(

@@ -19,6 +19,7 @@ from console.views.caching import conditional
 from console.views.clock_context import DeadlineRow, rule_name
 from incidents import queries, signoff_reach
 from incidents.deadlines import pending_deadlines
+from incidents.models import Deadline, DeadlineState
 from incidents.roster import on_duty
 from console.clock import utcnow
 
@@ -49,6 +50,14 @@ def countdown_filter(due_at: datetime) -> str:
 @bp.app_template_filter("urgency")
 def urgency_filter(due_at: datetime, remind_at: datetime | None) -> str:
     return clockface.urgency(due_at, remind_at, request_now())
+
+
+@bp.app_template_test("overdue")
+def overdue_test(deadline: Deadline) -> bool:
+    """A deadline already missed, or running and past due now (the board marks its row)."""
+    if deadline.state == DeadlineState.MISSED:
+        return True
+    return deadline.paused_at is None and clockface.urgency(deadline.due_at, None, request_now()) == clockface.OVERDUE
 
 
 @bp.app_template_filter("remind_ms")

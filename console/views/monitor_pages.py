@@ -56,6 +56,15 @@ PLATFORM_LABELS = {
     "bilibili": _l("Bilibili"), "tieba": _l("Baidu Tieba"), "heimao": _l("Heimao complaints"),
     "kuaishou": _l("Kuaishou"), "toutiao": _l("Toutiao"), "wechat": _l("WeChat"),
 }
+RISK_LABELS = {
+    mentions.RiskLevel.CRITICAL: _l("Critical risk"),
+    mentions.RiskLevel.HIGH: _l("High risk"),
+    mentions.RiskLevel.MEDIUM: _l("Medium risk"),
+    mentions.RiskLevel.LOW: _l("Low risk"),
+}
+ORDER_LABELS = {"risk": _l("Highest risk first"), "newest": _l("Newest first")}
+# The inbox before the reader chooses anything: what a rule matched, the riskiest first.
+TRIAGE_VIEW = mentions.InboxFilter(matched_only=True, order="risk")
 CHART_HOURS_MAX = 48
 # Why a source failed, from the poller's error code, in the reader's language.
 SOURCE_ERRORS = {
@@ -100,6 +109,7 @@ def monitor_message(error: InvalidInput) -> str:
 @bp.app_context_processor
 def _monitor_labels() -> dict[str, Any]:
     return {"MENTION_STATE_LABELS": STATE_LABELS, "PLATFORM_LABELS": PLATFORM_LABELS,
+            "RISK_LABELS": RISK_LABELS, "mention_risk": mentions.risk_level,
             "incident_mention_panel": incident_mention_panel, "monitor_may": monitor_may,
             "source_error_label": source_error_label}
 
@@ -119,6 +129,7 @@ def _inbox_context(chosen: mentions.InboxFilter, filter_error: InvalidInput | No
         "sources": sources.list_sources(session),
         "rules": rulebook.list_rules(session),
         "states": list(MentionState),
+        "orders": ORDER_LABELS,
         "severities": list(Severity),
         "poll_seconds": current_app.config["BOARD_POLL_SECONDS"],
         "older": found[-1].id if len(found) == mentions.INBOX_LIMIT else None,
@@ -128,11 +139,12 @@ def _inbox_context(chosen: mentions.InboxFilter, filter_error: InvalidInput | No
 
 @bp.get("/mentions")
 def inbox() -> Any:
-    """The mention inbox; htmx polls the list fragment, answered 304 while nothing changed."""
+    """The mention inbox (by default what a rule matched, the riskiest first); htmx polls the
+    list fragment, answered 304 while nothing changed."""
     try:
-        chosen, filter_error = mentions.parse_inbox_filter(request.args), None
+        chosen, filter_error = mentions.parse_inbox_filter(request.args, defaults=TRIAGE_VIEW), None
     except InvalidInput as error:
-        chosen, filter_error = mentions.parse_inbox_filter(MultiDict()), error
+        chosen, filter_error = mentions.parse_inbox_filter(MultiDict(), defaults=TRIAGE_VIEW), error
     fragment = bool(htmx) and htmx.target == "mention-list"
     fingerprint = (f"{fragment}|{select_locale()}|{chosen.cache_key()}|"
                    f"{mentions.inbox_fingerprint(get_session())}")

@@ -58,7 +58,7 @@ def test_watch_feeds_triage_and_raise(live_server: LiveServer, browser: Browser,
     sign_in_page(page, base, "zhangwei")
 
     page.get_by_role("link", name="舆情").first.click()
-    page.get_by_role("link", name="订阅来源").click()
+    page.get_by_role("link", name="订阅来源", exact=True).click()
     page.get_by_label("名称", exact=True).fill("微博搜索·鲜果多")
     page.get_by_label("订阅地址（RSS/Atom）").fill("http://10.0.0.9/weibo")
     page.get_by_role("button", name="添加来源").click()

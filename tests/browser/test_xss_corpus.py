@@ -79,7 +79,8 @@ def test_pages_with_the_corpus_run_no_payload(live_server: LiveServer, browser: 
     trouble = _watch(console)
     sign_in_page(console.new_page(), live_server.url, admin.username)
     _visit(console, [live_server.url + path for path in [
-        "/", *[f"/incidents/{ref}" for ref in seeded.incidents], "/monitors/mentions", "/roster", "/maintenance",
+        "/", *[f"/incidents/{ref}" for ref in seeded.incidents], "/monitors/mentions?state=all&matched=0",
+        "/roster", "/maintenance",
         "/admin/components", "/settings/channels", "/scripts/outage/progress"]])
     public = browser.new_context(locale="zh-CN")
     public_trouble = _watch(public)

@@ -134,9 +134,11 @@ def test_inbox_filters_dismisses_attaches_and_raises(app, signed_in, feed_server
     news = add_source(factory, feed_server.set("/news", "atom_news.xml"), name="本地新闻")
     _poll(app)
     page = signed_in.get("/monitors/mentions")
-    assert page.text.count('class="mention ') == 6
+    assert page.text.count('class="mention ') == 5  # by default only what a rule matched
+    assert signed_in.get("/monitors/mentions?matched=0").text.count('class="mention ') == 6
     assert 'rel="noopener noreferrer"' in page.text and 'target="_blank"' in page.text
-    only_news = signed_in.get(f"/monitors/mentions?source={news}", headers={**HTMX, "HX-Target": "mention-list"})
+    only_news = signed_in.get(f"/monitors/mentions?source={news}&matched=0",
+                              headers={**HTMX, "HX-Target": "mention-list"})
     assert only_news.text.startswith('<section id="mention-list"') and only_news.text.count('class="mention ') == 2
     hot = signed_in.get("/monitors/mentions?min_score=5&matched=1")
     assert hot.text.count('class="mention ') == 1 and "12315" in hot.text

@@ -98,7 +98,8 @@ def _poll_feed(app, call) -> None:  # noqa: ANN001
 
 
 def _html_pages(seeded: Seeded) -> list[str]:
-    pages = ["/", "/?q=xss", "/deadlines", "/monitors/mentions", "/monitors/mentions?state=all", "/monitors/sources",
+    pages = ["/", "/?q=xss", "/deadlines", "/monitors/mentions", "/monitors/mentions?state=all&matched=0",
+             "/monitors/sources",
              "/monitors/rules", "/settings/channels", "/settings/calendar", "/roster", "/scripts",
              "/scripts/outage/progress", "/maintenance", "/admin/components", "/admin/subscribers", "/reports",
              "/complaints", "/compensation", "/notifications", "/talking-points", "/settings/intake",

@@ -35,6 +35,9 @@
       var left = due - t;
       el.classList.toggle("overdue", left < 0);
       el.classList.toggle("soon", left >= 0 && left <= remindMs);
+      // A board row turns red as its next deadline passes due (missed ones the server marks).
+      var row = el.closest("[data-due-row]");
+      if (row && left < 0) { row.classList.add("overdue"); }
       var label = el.querySelector(".count") || el;
       label.textContent = left < 0 ? "+" + span(-left, true) : span(left, true);
     });
