@@ -18,6 +18,12 @@ from playwright.sync_api import expect
 
 from tests.drills.conftest import MAIL_TO, PHONE, Drill, Person
 
+# The status page's headline, by Statuspage indicator.
+ALL_WELL = "所有服务运行正常"  # none
+MINOR = "部分服务响应变慢"  # minor
+PARTLY_DOWN = "部分服务暂时不可用"  # major
+OUTAGE = "服务严重中断"  # critical
+
 
 # --- the public -------------------------------------------------------------------------------
 

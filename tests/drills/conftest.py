@@ -29,7 +29,7 @@ from console.worker import Worker, WorkerSettings
 from incidents import accounts, components, roster
 from incidents.actors import Actor
 from incidents.holding import publish_holding_statements
-from incidents.models import Incident, TimelineEvent
+from incidents.models import Deadline, Incident, TimelineEvent
 from incidents.netguard import parse_networks
 from monitors.polling import PollSettings, poll_due
 from monitors.rulebook import CompiledRules
@@ -160,6 +160,14 @@ class Drill:
         with self.sessions() as session:
             return session.scalar(sa.select(sa.func.count()).select_from(TimelineEvent).join(Incident).where(
                 Incident.reference == reference, TimelineEvent.kind == kind)) > 0
+
+    def deadline(self, reference: str, rule: str) -> dict[str, Any]:
+        """The incident's latest deadline of that rule: its state and when it was met."""
+        with self.sessions() as session:
+            row = session.scalars(sa.select(Deadline).join(Incident).where(
+                Incident.reference == reference, Deadline.rule_key == rule).order_by(Deadline.id.desc())).first()
+            assert row is not None, f"{reference} has no {rule} deadline"
+            return {"state": row.state.value, "met_at": row.met_at, "due_at": row.due_at}
 
     # --- the worker ---------------------------------------------------------------------------
     def worker_runs(self) -> None:

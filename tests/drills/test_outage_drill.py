@@ -7,46 +7,26 @@ and the team channel received, and what rang the duty manager's bell.
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import requests
-from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import htmx_settled
-from tests.drills import audiences
+from tests.drills import audiences, people
+from tests.drills.audiences import ALL_WELL, OUTAGE, PARTLY_DOWN
 from tests.drills.conftest import Drill
 from tests.support.alertmanager import BINARY, running_alertmanager
 from tests.worker_support import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-ALL_WELL = "所有服务运行正常"
-OUTAGE = "服务严重中断"
-PARTLY_DOWN = "部分服务暂时不可用"
 PUBLIC_TITLE = "客服工作台无法登录"
 ALERT = {
     "labels": {"alertname": "客服工作台不可用", "severity": "critical", "service": "cs-desk"},
     "annotations": {"summary": "坐席登录接口连续 5 分钟返回 503"},
     "generatorURL": "http://127.0.0.1:9090/graph?g0.expr=up",
 }
-
-
-def _publish_in_composer(page: Page, *, script: str, components: dict[str, str] | None = None,
-                         variables: dict[str, tuple[str, str]] | None = None) -> None:
-    """The comms desk picks a script, sets the components and fills the blanks, then publishes."""
-    composer = page.locator("#update-form")
-    composer.get_by_label("话术").select_option(label=script)
-    htmx_settled(page)
-    for name, status in (components or {}).items():
-        composer.get_by_label(name, exact=True).select_option(label=status)
-    for name, (zh, en) in (variables or {}).items():
-        composer.locator(f"#var-{name}").fill(zh)
-        composer.locator(f"#var-{name}-en").fill(en)
-    composer.get_by_role("button", name="发布公告").click()
-    expect(page.locator("#update-form .flash-done")).to_have_text("已发布。")
 
 
 def test_an_alertmanager_outage_from_the_alert_to_the_closed_review(drill: Drill, tmp_path: Path) -> None:
@@ -94,7 +74,7 @@ def test_an_alertmanager_outage_from_the_alert_to_the_closed_review(drill: Drill
                          json={"public_title": PUBLIC_TITLE, "public_title_en": "Agents cannot sign in"}).ok
         page = drill.browser_for(comms)
         page.goto(f"{drill.url}/incidents/{ref}")
-        _publish_in_composer(page, script="首次公告", components={"客服工作台": "严重中断"},
+        people.compose(page, script="首次公告", components={"客服工作台": "严重中断"},
                              variables={"eta": ("01:30", "01:30")})
         audiences.public(drill, headline=OUTAGE, indicator="critical", ongoing={PUBLIC_TITLE: "investigating"},
                          latest={PUBLIC_TITLE: "我们发现客服工作台出现异常"})
@@ -107,7 +87,7 @@ def test_an_alertmanager_outage_from_the_alert_to_the_closed_review(drill: Drill
         drill.clock.advance(minutes=8)
         audiences.team_channel(drill, expect=["【即将到期】"])
         audiences.bell(drill, duty, expect=["【即将到期】"])  # he stands in for the comms lead
-        _publish_in_composer(page, script="进展更新", components={"客服工作台": "部分中断"},
+        people.compose(page, script="进展更新", components={"客服工作台": "部分中断"},
                              variables={"progress": ("已定位原因，正在扩容", "cause found, adding capacity"),
                                         "eta": ("01:30", "01:30")})
         audiences.public(drill, headline=PARTLY_DOWN, indicator="major",
@@ -135,18 +115,9 @@ def test_an_alertmanager_outage_from_the_alert_to_the_closed_review(drill: Drill
 
     # 7. Next morning, the 复盘 in the browser; then the incident is closed.
     drill.clock.advance(hours=8)
-    page = drill.browser_for(duty)
-    page.goto(f"{drill.url}/incidents/{ref}/review")
-    page.locator("#review-summary").fill("客服工作台登录接口 503 约 20 分钟，坐席无法接待。")
-    page.locator("#review-root_cause").fill("会话缓存节点内存耗尽，未设置自动扩容。")
-    page.locator("#review-responsibility").fill("我方运维：容量预案缺失。")
-    page.get_by_role("button", name="保存草稿").click()
-    page.get_by_role("button", name="完成复盘").click()
-    expect(page.locator(".page-head")).to_contain_text("已完成")
-    page.get_by_role("link", name=ref).click()
-    header = page.locator("#incident-header")
-    header.get_by_role("button", name="关闭事件").click()
-    expect(header.get_by_label("状态")).to_have_text("已关闭")
+    people.complete_review_and_close(
+        drill.browser_for(duty), drill.url, ref, summary="客服工作台登录接口 503 约 20 分钟，坐席无法接待。",
+        root_cause="会话缓存节点内存耗尽，未设置自动扩容。", responsibility="我方运维：容量预案缺失。")
 
     # Closing changes nothing in public and tells no subscriber anything.
     audiences.public(drill, headline=ALL_WELL, indicator="none", recently_resolved=(PUBLIC_TITLE,),
