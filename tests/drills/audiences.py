@@ -13,6 +13,7 @@ import email.policy
 from dataclasses import dataclass
 from typing import Any
 
+import feedparser
 import requests
 from playwright.sync_api import expect
 
@@ -37,12 +38,13 @@ class PublicView:
 
 def public(drill: Drill, *, headline: str, indicator: str, ongoing: dict[str, str] | None = None,
            latest: dict[str, str] | None = None, recently_resolved: tuple[str, ...] = (),
-           absent: tuple[str, ...] = ()) -> PublicView:
+           absent: tuple[str, ...] = (), in_feed: dict[str, str] | None = None) -> PublicView:
     """The status page as a customer's phone shows it (no JavaScript), and /api/v2/summary.json.
 
     `ongoing` maps each public title that must show as ongoing to its status; `latest` maps a
     title to a text its latest public update must contain; `recently_resolved` titles are listed
-    under "recently resolved"; `absent` titles are nowhere among the ongoing ones."""
+    under "recently resolved"; `absent` titles are nowhere among the ongoing ones; `in_feed` maps a
+    title to a text its entry in the Atom history feed (what feed readers see) must contain."""
     ongoing = ongoing or {}
     latest = latest or {}
     page = drill.browser.new_context(locale="zh-CN", viewport=PHONE, java_script_enabled=False).new_page()
@@ -73,6 +75,11 @@ def public(drill: Drill, *, headline: str, indicator: str, ongoing: dict[str, st
         assert text in unresolved[title]["incident_updates"][0]["body"], unresolved[title]["incident_updates"]
     still_open = requests.get(f"{drill.url}/api/v2/incidents/unresolved.json", timeout=10).json()["incidents"]
     assert sorted(i["name"] for i in still_open) == sorted(ongoing)
+    if in_feed:
+        feed = feedparser.parse(requests.get(f"{drill.url}/history.atom", timeout=10).content)
+        entries = {entry.title: entry.content[0].value for entry in feed.entries}
+        for title, text in in_feed.items():
+            assert text in entries.get(title, ""), f"Atom feed, {title!r}: {text!r} not in {entries.get(title)!r}"
     return PublicView(summary["status"]["description"], summary["status"]["indicator"],
                       {name: i["status"] for name, i in unresolved.items()},
                       {name: i["incident_updates"][0]["body"] if i["incident_updates"] else "" for name, i in

@@ -77,7 +77,8 @@ def test_an_alertmanager_outage_from_the_alert_to_the_closed_review(drill: Drill
         people.compose(page, script="首次公告", components={"客服工作台": "严重中断"},
                              variables={"eta": ("01:30", "01:30")})
         audiences.public(drill, headline=OUTAGE, indicator="critical", ongoing={PUBLIC_TITLE: "investigating"},
-                         latest={PUBLIC_TITLE: "我们发现客服工作台出现异常"})
+                         latest={PUBLIC_TITLE: "我们发现客服工作台出现异常"},
+                         in_feed={PUBLIC_TITLE: "我们发现客服工作台出现异常"})
         audiences.mail(drill, expect=["我们发现客服工作台出现异常"])
         audiences.webhook(drill, expect=["我们发现客服工作台出现异常"])
         audiences.team_channel(drill, expect=[])
@@ -107,7 +108,7 @@ def test_an_alertmanager_outage_from_the_alert_to_the_closed_review(drill: Drill
     resolved = drill.api(duty, "POST", f"/incidents/{ref}/transitions", json={"to": "resolved"})
     assert resolved.status_code == 200, resolved.text
     audiences.public(drill, headline=ALL_WELL, indicator="none", recently_resolved=(PUBLIC_TITLE,),
-                     absent=(PUBLIC_TITLE,))
+                     absent=(PUBLIC_TITLE,), in_feed={PUBLIC_TITLE: "客服工作台已恢复正常"})
     audiences.mail(drill, expect=["客服工作台已恢复正常"])
     audiences.webhook(drill, expect=["客服工作台已恢复正常"])
     audiences.team_channel(drill, expect=[])

@@ -129,7 +129,7 @@ def test_a_weibo_flare_up_from_the_post_to_the_poster_reached_and_the_incident_c
     lead.locator("#update-form").get_by_role("button", name="发布公告").click()
     expect(lead.locator("#incident-header").get_by_label("状态")).to_have_text("已解决")
     audiences.public(drill, headline=ALL_WELL, indicator="none", recently_resolved=(PUBLIC_TITLE,),
-                     absent=(PUBLIC_TITLE,))
+                     absent=(PUBLIC_TITLE,), in_feed={PUBLIC_TITLE: "退款已于今日到账"})
     audiences.mail(drill, expect=["退款已于今日到账"])
     audiences.webhook(drill, expect=["退款已于今日到账"])
 
