@@ -92,18 +92,22 @@ def _new(drill: Drill, audience: str, arrived: list[Any]) -> list[Any]:
     return arrived[start:]
 
 
-def _each_says(arrived: list[str], expected: list[str], audience: str) -> list[str]:
-    """Exactly one arrival per expected text, each containing its text, in order."""
+Says = str | tuple[str, ...]  # a text an arrival contains, or several it all contains
+
+
+def _each_says(arrived: list[str], expected: list[Says], audience: str) -> list[str]:
+    """Exactly one arrival per expected text(s), each containing its text(s), in order."""
     assert len(arrived) == len(expected), f"{audience}: expected {len(expected)}, got {len(arrived)}:\n" + \
         "\n---\n".join(arrived)
     for text, wanted in zip(arrived, expected, strict=True):
-        assert wanted in text, f"{audience}: {wanted!r} not in\n{text}"
+        for part in (wanted,) if isinstance(wanted, str) else wanted:
+            assert part in text, f"{audience}: {part!r} not in\n{text}"
     return arrived
 
 
 # --- subscribers ------------------------------------------------------------------------------
 
-def mail(drill: Drill, *, expect: list[str]) -> list[str]:
+def mail(drill: Drill, *, expect: list[Says]) -> list[str]:
     """The mail subscriber's inbox: one new message per expected text (subject and body)."""
     drill.worker_runs()
     messages = []
@@ -115,7 +119,7 @@ def mail(drill: Drill, *, expect: list[str]) -> list[str]:
     return _each_says(_new(drill, "mail", messages), expect, "mail subscriber")
 
 
-def webhook(drill: Drill, *, expect: list[str]) -> list[dict[str, Any]]:
+def webhook(drill: Drill, *, expect: list[Says]) -> list[dict[str, Any]]:
     """The webhook subscriber's receiver: one new JSON post per expected text."""
     drill.worker_runs()
     posts = [r for r in drill.subscriber_hook.requests if r.method == "POST"]
@@ -126,7 +130,7 @@ def webhook(drill: Drill, *, expect: list[str]) -> list[dict[str, Any]]:
 
 # --- the team ---------------------------------------------------------------------------------
 
-def team_channel(drill: Drill, *, expect: list[str]) -> list[dict[str, Any]]:
+def team_channel(drill: Drill, *, expect: list[Says]) -> list[dict[str, Any]]:
     """The team channel (a webhook the team's group reads): one new message per expected text."""
     drill.worker_runs()
     arrived = _new(drill, "team", [r for r in drill.team_channel.requests if r.method == "POST"])
@@ -134,7 +138,7 @@ def team_channel(drill: Drill, *, expect: list[str]) -> list[dict[str, Any]]:
     return [r.json() for r in arrived]
 
 
-def bell(drill: Drill, person: Person, *, expect: list[str]) -> list[str]:
+def bell(drill: Drill, person: Person, *, expect: list[Says]) -> list[str]:
     """The person's bell: one new notification per expected text, newest last."""
     answer = drill.api(person, "GET", "/notifications")
     assert answer.status_code == 200, answer.text

@@ -97,8 +97,8 @@ def test_a_weibo_flare_up_from_the_post_to_the_poster_reached_and_the_incident_c
     expect(approver.locator("#timeline")).to_contain_text("我们已关注到网上关于")
     audiences.public(drill, headline=PARTLY_DOWN, indicator="major", ongoing={PUBLIC_TITLE: "investigating"},
                      latest={PUBLIC_TITLE: "我们已关注到网上关于"})
-    audiences.mail(drill, expect=["我们已关注到网上关于"])
-    audiences.webhook(drill, expect=["我们已关注到网上关于"])
+    audiences.mail(drill, expect=[(f"【调查中】{PUBLIC_TITLE}", "我们已关注到网上关于")])
+    audiences.webhook(drill, expect=[(f"【调查中】{PUBLIC_TITLE}", "我们已关注到网上关于")])
     audiences.team_channel(drill, expect=[])
 
     # 5. The poster is on the outreach list already (the monitor put her there). 李娜 reaches her
@@ -130,8 +130,8 @@ def test_a_weibo_flare_up_from_the_post_to_the_poster_reached_and_the_incident_c
     expect(lead.locator("#incident-header").get_by_label("状态")).to_have_text("已解决")
     audiences.public(drill, headline=ALL_WELL, indicator="none", recently_resolved=(PUBLIC_TITLE,),
                      absent=(PUBLIC_TITLE,), in_feed={PUBLIC_TITLE: "退款已于今日到账"})
-    audiences.mail(drill, expect=["退款已于今日到账"])
-    audiences.webhook(drill, expect=["退款已于今日到账"])
+    audiences.mail(drill, expect=[(f"【已恢复】{PUBLIC_TITLE}", "退款已于今日到账")])
+    audiences.webhook(drill, expect=[(f"【已恢复】{PUBLIC_TITLE}", "退款已于今日到账")])
 
     # 7. The 复盘, then the close: the public page does not move, no subscriber hears anything.
     drill.clock.advance(hours=2)
