@@ -30,13 +30,11 @@ from incidents import accounts, components, roster
 from incidents.actors import Actor
 from incidents.holding import publish_holding_statements
 from incidents.models import Deadline, Incident, TimelineEvent
-from incidents.netguard import parse_networks
 from monitors.polling import PollSettings, poll_due
 from monitors.rulebook import CompiledRules
-from tests.browser.conftest import (  # noqa: F401 (fixtures: Debian's Chromium, contexts closed)
-    _contexts_closed, browser_type_launch_args, sign_in_page,
-)
-from tests.channels.conftest import RecordingServer, SMTPHandler, _free_port
+from tests.browser.conftest import browser_type_launch_args, sign_in_page  # noqa: F401 (fixture: Debian's Chromium)
+from tests.channels.conftest import RecordingServer, SMTPHandler
+from tests.support.alertmanager import free_port
 from tests.conftest import PASSWORD, empty_tables
 from tests.support.servers import LiveServer, serving
 from tests.worker_support import add_channel, subscribe
@@ -175,8 +173,7 @@ class Drill:
         steps taken, holding statements published, team channels' and subscribers' messages delivered."""
         now = self.clock()
         factory = self.app.extensions["db_sessionmaker"]
-        poll_due(factory, now=now, settings=PollSettings(allowed_networks=tuple(parse_networks(LOCAL)), zone=ZONE),
-                 rules=CompiledRules())
+        poll_due(factory, now=now, settings=PollSettings.from_config(self.app.config), rules=CompiledRules())
         self.worker.tick_clock(now)
         with factory() as session:
             publish_holding_statements(session, now=now, zone=ZONE)
@@ -188,7 +185,7 @@ class Drill:
 @pytest.fixture()
 def mail_server() -> Iterator[tuple[SMTPHandler, int]]:
     handler = SMTPHandler()
-    controller = Controller(handler, hostname="127.0.0.1", port=_free_port())
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
     controller.start()
     try:
         yield handler, controller.port
@@ -235,4 +232,8 @@ def drill(engine: sa.Engine, database_url: str, browser: Browser, mail_server: t
             subscribe(session, now=clock(), url=hook.url("/status-updates"))
             subscribe(session, now=clock(), email=MAIL_TO)
             add_channel(session, "值班群", "webhook", {"url": team.url("/team"), "secret": None}, now=clock())
-        yield stage
+        try:
+            yield stage
+        finally:
+            for context in browser.contexts:  # the people's windows, which would poll the next drill's server
+                context.close()
