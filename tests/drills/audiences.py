@@ -26,8 +26,6 @@ PARTLY_DOWN = "部分服务暂时不可用"  # major
 OUTAGE = "服务严重中断"  # critical
 
 
-# --- the public -------------------------------------------------------------------------------
-
 @dataclass(frozen=True)
 class PublicView:
     headline: str
@@ -105,8 +103,6 @@ def _each_says(arrived: list[str], expected: list[Says], audience: str) -> list[
     return arrived
 
 
-# --- subscribers ------------------------------------------------------------------------------
-
 def mail(drill: Drill, *, expect: list[Says]) -> list[str]:
     """The mail subscriber's inbox: one new message per expected text (subject and body)."""
     drill.worker_runs()
@@ -127,8 +123,6 @@ def webhook(drill: Drill, *, expect: list[Says]) -> list[dict[str, Any]]:
     _each_says([r.body.decode("utf-8") for r in arrived], expect, "webhook subscriber")
     return [r.json() for r in arrived]
 
-
-# --- the team ---------------------------------------------------------------------------------
 
 def team_channel(drill: Drill, *, expect: list[Says]) -> list[dict[str, Any]]:
     """The team channel (a webhook the team's group reads): one new message per expected text."""

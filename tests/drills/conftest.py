@@ -97,7 +97,6 @@ class Drill:
     def sessions(self) -> Any:
         return self.app.extensions["db_sessionmaker"]()
 
-    # --- people -------------------------------------------------------------------------------
     def person(self, username: str, display_name: str, role: str, *, on_duty: bool = False) -> Person:
         """Someone on the team (Chinese UI), with their own API token; on the roster now if `on_duty`."""
         with self.sessions() as session:
@@ -134,7 +133,6 @@ class Drill:
             session.commit()
         return secret
 
-    # --- the stage ----------------------------------------------------------------------------
     def component(self, name: str, name_en: str) -> int:
         with self.sessions() as session:
             made = components.save_component(session, data={"name": name, "name_en": name_en}, actor=SYSTEM,
@@ -167,7 +165,6 @@ class Drill:
             assert row is not None, f"{reference} has no {rule} deadline"
             return {"state": row.state.value, "met_at": row.met_at, "due_at": row.due_at}
 
-    # --- the worker ---------------------------------------------------------------------------
     def worker_runs(self) -> None:
         """One round of everything the worker does, at the drill's time: feeds polled, deadline
         steps taken, holding statements published, team channels' and subscribers' messages delivered."""
