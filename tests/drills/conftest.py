@@ -35,7 +35,7 @@ from monitors.rulebook import CompiledRules
 from tests.browser.conftest import browser_type_launch_args, sign_in_page  # noqa: F401 (fixture: Debian's Chromium)
 from tests.channels.conftest import RecordingServer, SMTPHandler
 from tests.support.alertmanager import free_port
-from tests.conftest import PASSWORD, empty_tables
+from tests.conftest import PASSWORD
 from tests.support.servers import LiveServer, serving
 from tests.worker_support import add_channel, subscribe
 
@@ -208,12 +208,13 @@ def recording_server() -> Iterator[RecordingServer]:
 
 
 @pytest.fixture()
-def drill(engine: sa.Engine, database_url: str, browser: Browser, mail_server: tuple[SMTPHandler, int],
+def drill(fresh_database: sa.Engine, browser: Browser, mail_server: tuple[SMTPHandler, int],
           tmp_path: Path) -> Iterator[Drill]:
-    """The console on an empty database with CSRF on, its worker (ticked by the drill), a mail
-    subscriber and a webhook subscriber of every component, and one team channel (a webhook
-    taking reminders and escalations)."""
-    empty_tables(engine)
+    """The console on a newly installed database (what a team starts with, the shipped surge rule
+    included) with CSRF on, its worker (ticked by the drill), a mail subscriber and a webhook
+    subscriber of every component, and one team channel (a webhook taking reminders and escalations)."""
+    engine = fresh_database
+    database_url = engine.url.render_as_string(hide_password=False)
     clock = DrillClock(datetime.now(UTC).replace(second=0, microsecond=0))
     mailbox, smtp_port = mail_server
     app = create_app({

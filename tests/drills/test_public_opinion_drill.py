@@ -122,12 +122,12 @@ def test_a_weibo_flare_up_from_the_post_to_the_poster_reached_and_the_incident_c
     drill.clock.advance(minutes=30)
     lead = drill.browser_for(commander)
     lead.goto(f"{drill.url}/incidents/{ref}")
-    lead.locator("#incident-header").get_by_role("button", name="标记解决").click()
+    lead.locator("#incident-header").get_by_role("link", name="标记解决").click()
     expect(lead.locator("#update-form #update-body")).to_have_value(
         "关于“{title}”，我们已与当事用户沟通并妥善处理：{progress}。感谢大家的监督，我们会把改进落实到日常服务中。")
     people.fill(lead, variables={"progress": ("退款已于今日到账，用户表示认可", "the refund has been paid and she is satisfied")})
-    lead.locator("#update-form").get_by_role("button", name="发布公告").click()
-    expect(lead.locator("#update-form .flash-done")).to_have_text(people.PUBLISHED)
+    lead.locator("#update-form").get_by_role("button", name="发布并标记解决").click()
+    expect(lead.locator("#update-form .flash-done")).to_have_text("已发布，事件已标记解决。")
     expect(lead.locator("#incident-header").get_by_label("状态")).to_have_text("已解决")
     audiences.public(drill, headline=ALL_WELL, indicator="none", recently_resolved=(PUBLIC_TITLE,),
                      absent=(PUBLIC_TITLE,), in_feed={PUBLIC_TITLE: "退款已于今日到账"})
