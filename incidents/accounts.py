@@ -52,7 +52,8 @@ def parse_role(value: str) -> Role:
         return Role(value)
     except ValueError:
         allowed = ", ".join(role.value for role in Role)
-        raise InvalidInput("role", f"unknown role {value!r}; expected one of {allowed}") from None
+        raise InvalidInput("role", f"unknown role {value!r}; expected one of {allowed}", reason="choice",
+                           allowed=allowed) from None
 
 
 def create_user(

@@ -292,7 +292,7 @@ def test_people_page_actions(app, client, make_user) -> None:  # noqa: ANN001
     for n in range(3):
         _login(app.test_client(), "feng", f"typo-{n}-xxxxx")
     page = client.get("/settings/people")
-    assert page.status_code == 200 and "3 failed sign-ins" in page.text
+    assert page.status_code == 200 and "Failed sign-ins: 3" in page.text
 
     assert client.post("/settings/people/feng/unlock").status_code == 303
     assert "tag warn" not in client.get("/settings/people").text
