@@ -247,8 +247,7 @@ def user_passwd(username: str, password_stdin: bool) -> None:
         password = click.prompt("Temporary password", hide_input=True, confirmation_prompt=True)
     with _person(_app(), username) as (session, person):
         people.set_temporary_password(session, person, password=password, actor=CLI_ACTOR, now=utcnow())
-        username = person.username
-    click.echo(f"{username} must choose a new password at the next sign-in")
+    click.echo(f"{person.username} must choose a new password at the next sign-in")
 
 
 @user.command("role")
@@ -258,8 +257,7 @@ def user_role(username: str, role: str) -> None:
     """Give a person another role (the last active admin keeps theirs)."""
     with _person(_app(), username) as (session, person):
         people.change_role(session, person, role=role, actor=CLI_ACTOR, now=utcnow())
-        username = person.username
-    click.echo(f"{username} is now {role}")
+    click.echo(f"{person.username} is now {role}")
 
 
 @user.command("deactivate")
@@ -268,8 +266,7 @@ def user_deactivate(username: str) -> None:
     """Stop a person signing in: their sessions end and their API tokens are revoked at once."""
     with _person(_app(), username) as (session, person):
         revoked = people.deactivate(session, person, actor=CLI_ACTOR, now=utcnow())
-        username = person.username
-    click.echo(f"deactivated {username}; revoked {revoked} API tokens")
+    click.echo(f"deactivated {person.username}; revoked {revoked} API tokens")
 
 
 @user.command("activate")
@@ -278,8 +275,7 @@ def user_activate(username: str) -> None:
     """Let a deactivated person sign in again (their old tokens stay revoked)."""
     with _person(_app(), username) as (session, person):
         people.activate(session, person, actor=CLI_ACTOR, now=utcnow())
-        username = person.username
-    click.echo(f"activated {username}")
+    click.echo(f"activated {person.username}")
 
 
 @main.group()

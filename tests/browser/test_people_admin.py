@@ -44,6 +44,14 @@ def _sign_in_with(page: Page, base: str, username: str, password: str) -> None:
     page.get_by_role("button", name="登录").click()
 
 
+def _choose_password(page: Page, *, current: str) -> None:
+    """Replace the password through /account's form."""
+    page.get_by_label("当前密码").fill(current)
+    page.get_by_label("新密码", exact=True).fill(NEW_PASSWORD)
+    page.get_by_label("再次输入新密码").fill(NEW_PASSWORD)
+    page.get_by_role("button", name="修改密码").click()
+
+
 def _open_people(page: Page) -> None:
     page.get_by_text("设置", exact=True).click()
     page.get_by_role("link", name="人员").click()
@@ -96,10 +104,7 @@ def test_a_person_changes_their_password_at_account(live_server: LiveServer, bro
     expect(page.get_by_label("手机号")).to_have_value("+8613912345678")
     page.screenshot(path=f"{SHOTS}/account-desktop.png", full_page=True)
 
-    page.get_by_label("当前密码").fill(PASSWORD)
-    page.get_by_label("新密码", exact=True).fill(NEW_PASSWORD)
-    page.get_by_label("再次输入新密码").fill(NEW_PASSWORD)
-    page.get_by_role("button", name="修改密码").click()
+    _choose_password(page, current=PASSWORD)
     expect(page.get_by_role("status")).to_have_text("密码已修改，其他设备上的登录已全部退出。")
 
     page.get_by_role("button", name="退出").click()
@@ -130,10 +135,7 @@ def test_a_temporary_password_must_be_replaced_at_the_next_sign_in(live_server: 
     page.get_by_role("link", name="时限").click()
     expect(page).to_have_url(f"{base}/account")  # nothing else until the password is changed
 
-    page.get_by_label("当前密码").fill(temporary)
-    page.get_by_label("新密码", exact=True).fill(NEW_PASSWORD)
-    page.get_by_label("再次输入新密码").fill(NEW_PASSWORD)
-    page.get_by_role("button", name="修改密码").click()
+    _choose_password(page, current=temporary)
     expect(page).to_have_url(f"{base}/")
     page.get_by_role("link", name="时限").click()
     expect(page).to_have_url(f"{base}/deadlines")
