@@ -34,7 +34,8 @@ MOBILE_SEPARATORS = re.compile(r"[\s\-()]")
 
 def find_user(session: Session, username: str) -> User:
     """The person with this name in any spelling; NotFound otherwise."""
-    user = session.scalar(sa.select(User).where(same_username(username))) if isinstance(username, str) else None
+    plausible = isinstance(username, str) and "\x00" not in username and len(username) <= 200  # no NUL for PostgreSQL
+    user = session.scalar(sa.select(User).where(same_username(username))) if plausible else None
     if user is None:
         raise NotFound(f"no user {username!r}")
     return user

@@ -119,6 +119,8 @@ def test_malformed_bodies_are_400_never_500(client, make_user, make_token) -> No
     assert admin("POST", "/api/v1/users/target/password", json={"password": 12345678901}).status_code == 422
     assert admin("POST", "/api/v1/users/target/password", json={"password": "short"}).status_code == 422
     assert admin("PATCH", "/api/v1/users/nobody", json={"role": "agent"}).status_code == 404
+    assert admin("GET", "/api/v1/users/a%00b").status_code == 404
+    assert admin("GET", "/api/v1/users/" + "x" * 5000).status_code == 404
 
 
 def test_the_last_active_admin_cannot_demote_or_deactivate_themselves(app, client, make_user, make_token) -> None:  # noqa: ANN001
