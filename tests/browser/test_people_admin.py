@@ -127,11 +127,14 @@ def test_a_temporary_password_must_be_replaced_at_the_next_sign_in(live_server: 
     admin.get_by_role("button", name="为 张伟 设置临时密码").click()
     expect(admin.get_by_text("张伟 的临时密码：")).to_be_visible()
     temporary = admin.locator("code.secret").inner_text()
+    os.makedirs(SHOTS, exist_ok=True)
+    admin.screenshot(path=f"{SHOTS}/people-temporary-password.png", full_page=True)
 
     page = _page(browser)
     _sign_in_with(page, base, "zhangwei", temporary)
     expect(page).to_have_url(f"{base}/account")
     expect(page.get_by_role("alert")).to_contain_text("你使用的是临时密码")
+    page.screenshot(path=f"{SHOTS}/account-must-change.png", full_page=True)
     page.get_by_role("link", name="时限").click()
     expect(page).to_have_url(f"{base}/account")  # nothing else until the password is changed
 
