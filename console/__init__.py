@@ -88,12 +88,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from console.views import api_transitions  # noqa: F401
     # The audit log (issue 7): the admins' page and export; the API twin joins api.bp.
     from console.views import api_audit, audit_pages  # noqa: F401
+    # People and access: a person's own account, and the admins' API over people.
+    from console.views import account_pages, api_people  # noqa: F401
 
     for blueprint in (health.bp, auth.bp, board.bp, incident_pages.bp, api.bp, hooks.bp, intake_pages.bp,
                       deadlines.bp, notifications.bp, monitor_pages.bp, monitor_config.bp,
                       status_public.bp, status_feeds.bp, statuspage_api.bp, status_admin.bp,
                       review_pages.bp, report_pages.bp, status_subscribe.bp, subscriber_admin.bp,
-                      outreach_pages.bp, comms_pages.bp, audit_pages.bp):
+                      outreach_pages.bp, comms_pages.bp, audit_pages.bp, account_pages.bp):
         app.register_blueprint(blueprint)
     settings.init_app(app)
     csrf.exempt(api.bp)
@@ -129,9 +131,15 @@ def _init_login(app: Flask) -> None:
     login_manager.session_protection = "strong"
 
     @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        user = db.get_session().get(User, int(user_id)) if user_id.isdigit() else None
-        return user if user and user.active else None
+    def load_user(session_id: str) -> User | None:
+        """The person of a session or remember-me cookie ("id:epoch"), while active and while
+        the epoch is theirs: signing out, a new password or deactivation raises it, so every
+        older session and copied cookie is refused."""
+        user_id, _, epoch = session_id.partition(":")
+        if not (user_id.isdigit() and epoch.isdigit()):
+            return None
+        user = db.get_session().get(User, int(user_id))
+        return user if user and user.active and user.session_epoch == int(epoch) else None
 
 
 def current_actor() -> Actor:
@@ -142,6 +150,19 @@ def current_actor() -> Actor:
 def allowed_networks() -> list[IPNetwork]:
     """The private networks this request's outbound URLs may point into (CRISIS_ALLOWED_NETWORKS)."""
     return console_config.allowed_networks(current_app.config)
+
+
+# All a person with a temporary password may reach until they choose their own.
+WHILE_PASSWORD_TEMPORARY = frozenset({"static", "account.page", "account.change_password", "auth.logout",
+                                      "auth.language", "auth.login"})
+
+
+def _send_to_account() -> Any:
+    """Everything waits until a temporary password is replaced: htmx follows HX-Redirect."""
+    target = url_for("account.page")
+    if request.headers.get("HX-Request"):
+        return "", 204, {"HX-Redirect": target}
+    return redirect(target, code=303)
 
 
 # Areas answered to scripts with a token, never to a browser session.
@@ -168,6 +189,8 @@ def _enforce_permissions() -> Any:
     elif current_user.is_authenticated:
         role = current_user.role
         g.actor = Actor(label=current_user.display_name, user_id=current_user.id, ip=ip, request_id=rid)
+        if current_user.must_change_password and endpoint not in WHILE_PASSWORD_TEMPORARY:
+            return _send_to_account()
     else:
         role = None
         g.actor = Actor(label="anonymous", ip=ip, request_id=rid)

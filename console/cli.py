@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from console import backup, create_app, logs, metrics, migrate
 from console.clock import utcnow
 from console.worker import Worker
-from incidents import accounts
+from incidents import accounts, people
 from incidents.actors import Actor
 from incidents.errors import DomainError
 from incidents.models import Role, User
@@ -78,17 +78,17 @@ def db_upgrade() -> None:
 
 
 def ensure_demo_admin(app: Flask) -> None:
-    """Create an admin when nobody exists yet, printing its password once."""
+    """Create an admin when nobody exists yet, printing its temporary password once."""
     with _session(app) as session:
         if session.scalar(sa.select(sa.func.count(User.id))):
             return
         password = secrets.token_urlsafe(12)
         accounts.create_user(session, username="admin", password=password, role=Role.ADMIN.value,
-                             display_name="Admin", actor=CLI_ACTOR, now=utcnow())
+                             display_name="Admin", must_change_password=True, actor=CLI_ACTOR, now=utcnow())
         session.commit()
     click.secho("Created the first user. Sign in with:", fg="green")
     click.secho(f"  username: admin\n  password: {password}", bold=True)
-    click.echo("  (shown once; change it or add your own users with `crisis user add`)")
+    click.echo("  (shown once; you choose your own password at the first sign-in)")
 
 
 @main.command()
@@ -207,6 +207,75 @@ def user_unlock(username: str) -> None:
             raise click.ClickException(str(error)) from None
         session.commit()
     click.echo(f"cleared {cleared} failed sign-ins of {username}")
+
+
+@contextmanager
+def _person(app: Flask, username: str) -> Iterator[tuple[Session, User]]:
+    """A session and the person named (any spelling); a domain error is a clean message, and the
+    change is committed when the block ends without one."""
+    with _session(app) as session:
+        try:
+            yield session, people.find_user(session, username)
+        except DomainError as error:
+            raise click.ClickException(str(error)) from None
+        session.commit()
+
+
+@user.command("list")
+def user_list() -> None:
+    """Everyone with an account: name, role, state, recent failed sign-ins."""
+    app = _app()
+    with _session(app) as session:
+        failures = people.failed_sign_ins(session, now=utcnow())
+        for person in people.everyone(session):
+            notes = ["active" if person.active else "deactivated"]
+            if person.must_change_password:
+                notes.append("temporary password")
+            if count := people.failures_of(failures, person):
+                notes.append(f"{count} failed sign-ins")
+            click.echo(f"{person.username}\t{person.role.value}\t{', '.join(notes)}\t{person.display_name}")
+
+
+@user.command("passwd")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def user_passwd(username: str, password_stdin: bool) -> None:
+    """Set a temporary password: the person chooses their own at the next sign-in; their sessions end."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Temporary password", hide_input=True, confirmation_prompt=True)
+    with _person(_app(), username) as (session, person):
+        people.set_temporary_password(session, person, password=password, actor=CLI_ACTOR, now=utcnow())
+    click.echo(f"{person.username} must choose a new password at the next sign-in")
+
+
+@user.command("role")
+@click.argument("username")
+@click.argument("role", type=click.Choice([r.value for r in Role]))
+def user_role(username: str, role: str) -> None:
+    """Give a person another role (the last active admin keeps theirs)."""
+    with _person(_app(), username) as (session, person):
+        people.change_role(session, person, role=role, actor=CLI_ACTOR, now=utcnow())
+    click.echo(f"{person.username} is now {role}")
+
+
+@user.command("deactivate")
+@click.argument("username")
+def user_deactivate(username: str) -> None:
+    """Stop a person signing in: their sessions end and their API tokens are revoked at once."""
+    with _person(_app(), username) as (session, person):
+        revoked = people.deactivate(session, person, actor=CLI_ACTOR, now=utcnow())
+    click.echo(f"deactivated {person.username}; revoked {revoked} API tokens")
+
+
+@user.command("activate")
+@click.argument("username")
+def user_activate(username: str) -> None:
+    """Let a deactivated person sign in again (their old tokens stay revoked)."""
+    with _person(_app(), username) as (session, person):
+        people.activate(session, person, actor=CLI_ACTOR, now=utcnow())
+    click.echo(f"activated {person.username}")
 
 
 @main.group()

@@ -47,12 +47,13 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password, method="scrypt")
 
 
-def _role(value: str) -> Role:
+def parse_role(value: str) -> Role:
     try:
         return Role(value)
     except ValueError:
         allowed = ", ".join(role.value for role in Role)
-        raise InvalidInput("role", f"unknown role {value!r}; expected one of {allowed}") from None
+        raise InvalidInput("role", f"unknown role {value!r}; expected one of {allowed}", reason="choice",
+                           allowed=allowed) from None
 
 
 def create_user(
@@ -63,10 +64,12 @@ def create_user(
     role: str,
     display_name: str = "",
     locale: str = "zh_Hans_CN",
+    must_change_password: bool = False,
     actor: Actor,
     now: datetime,
 ) -> User:
-    """Create an active user; the username must be new and the password long enough."""
+    """Create an active user; the username must be new and the password long enough.
+    With `must_change_password` the person chooses their own password at first sign-in."""
     username = unicodedata.normalize("NFKC", username or "").strip()
     if not USERNAME_RE.match(username):
         raise InvalidInput("username", "use 2-64 letters, digits, '.', '_' or '-'")
@@ -80,9 +83,10 @@ def create_user(
         username=username,
         display_name=(display_name or username).strip()[:100],
         password_hash=hash_password(password),
-        role=_role(role),
+        role=parse_role(role),
         locale=locale,
         active=True,
+        must_change_password=must_change_password,
         created_at=ensure_aware(now),
     )
     session.add(user)
@@ -174,9 +178,18 @@ def authenticate(
     return user
 
 
+def end_sessions(user: User) -> None:
+    """Every signed-in session and remember-me cookie of this person stops working: the epoch is
+    part of each session's id (User.get_id) and the console's user loader compares it."""
+    user.session_epoch = (user.session_epoch or 0) + 1
+
+
 def record_sign_out(session: Session, *, actor: Actor, now: datetime) -> None:
-    """Audit a person ending their signed-in session."""
+    """A person signs out: audited, and every session of theirs ends (a copied cookie too)."""
     if actor.user_id is not None:
+        user = session.get(User, actor.user_id)
+        if user is not None:
+            end_sessions(user)
         record_audit(session, actor=actor, action="user.signed_out", target_type="user",
                      target_id=actor.user_id, now=now)
 
@@ -195,7 +208,7 @@ def create_token(
         name=name,
         token_hash=hashlib.sha256(secret.encode()).hexdigest(),
         prefix=secret[: len(TOKEN_PREFIX) + 6],
-        role=_role(role),
+        role=parse_role(role),
         user_id=user_id,
         created_at=ensure_aware(now),
     )

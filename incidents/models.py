@@ -62,6 +62,13 @@ class User(Base):
     locale: Mapped[str] = mapped_column(sa.String(16), default="zh_Hans_CN")
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime]
+    # A mainland mobile number as +86 and 11 digits, or "" (incidents.people.mobile_number).
+    mobile: Mapped[str] = mapped_column(sa.String(20), default="", server_default="")
+    # Set with a temporary password: the person must choose their own before doing anything else.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # Part of every signed-in session's id: bumping it (sign-out, a new password, deactivation)
+    # ends all of this person's sessions and remember-me cookies at once.
+    session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
 
     # Flask-Login's protocol, written out so the domain needs no Flask import.
     @property
@@ -77,7 +84,7 @@ class User(Base):
         return False
 
     def get_id(self) -> str:
-        return str(self.id)
+        return f"{self.id}:{self.session_epoch}"
 
     def __repr__(self) -> str:
         return f"<User {self.username} ({self.role})>"

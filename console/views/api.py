@@ -40,14 +40,20 @@ def _body(allowed: set[str]) -> dict[str, Any]:
     """The JSON object of the request; wrong content type, bad JSON or unknown keys are 400."""
     if not request.is_json:
         raise BadRequest("send a JSON object with Content-Type: application/json")
-    payload = request.get_json(silent=True)
+    try:
+        payload = request.get_json(silent=True)
+    except RecursionError:  # nesting deeper than the parser goes
+        raise BadRequest("the body is nested too deeply") from None
     if not isinstance(payload, dict):
         raise BadRequest("the body is not a JSON object")
     unknown = sorted(set(payload) - allowed)
     if unknown:
         raise BadRequest(f"unknown field {unknown[0]!r}", unknown[0])
-    for key, value in payload.items():
-        _check_text(value, key)
+    try:
+        for key, value in payload.items():
+            _check_text(value, key)
+    except RecursionError:
+        raise BadRequest("the body is nested too deeply") from None
     return payload
 
 
@@ -228,12 +234,6 @@ def add_note(reference: str) -> Any:
     return jsonify(event_json(event)), 201
 
 
-@bp.get("/users")
-def list_users() -> Any:
-    """Active users, to name a commander or comms lead by username."""
-    users = get_session().scalars(sa.select(User).where(User.active).order_by(User.username))
-    return jsonify(users=[{"username": u.username, "display_name": u.display_name, "role": u.role.value}
-                          for u in users])
 
 
 # Shared with the other API modules (console/views/api_*.py).

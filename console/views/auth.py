@@ -59,6 +59,8 @@ def login() -> Any:
         session.commit()
         if user is not None:
             login_user(user, remember=bool(request.form.get("remember")))
+            if user.must_change_password:
+                return redirect(url_for("account.page"), code=303)
             return redirect(_safe_next(request.args.get("next")), code=303)
         error = gettext("Wrong username or password.")
         return render_template("auth/login.html", error=error, username=username), 401

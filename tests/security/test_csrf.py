@@ -49,6 +49,8 @@ PROTECTED = frozenset({
     "status_admin.edit_group", "status_admin.incident_public", "status_admin.maintenance_cancel",
     "status_admin.maintenance_edit", "status_admin.maintenance_update", "subscribe.subscribe",
     "subscriber_admin.create", "subscriber_admin.delete", "subscriber_admin.pause", "subscriber_admin.resume",
+    "account.save_profile", "account.change_password", "people.change_role", "people.deactivate",
+    "people.activate", "people.temporary_password", "people.unlock",
 })
 
 # Plausible form fields, so that a view reached by mistake would have something to save.

@@ -2,5 +2,4 @@
 
 ZH = {
     'Too many failed sign-ins. Try again in %(seconds)s seconds.': '登录失败次数过多，请 %(seconds)s 秒后再试。',
-    'cleared failed sign-ins': '清除了登录失败记录',
 }

@@ -1,4 +1,4 @@
-"""The settings behind the clock: playbooks, the duty roster, team channels, the business calendar."""
+"""The settings behind the clock: playbooks, the duty roster, team channels, the business calendar, people."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from flask import Flask
 from flask_babel import format_date
 
 from console.i18n import select_locale
-from console.views.settings import calendar_pages, channel_pages, playbook_pages, roster_pages
+from console.views.settings import calendar_pages, channel_pages, people_pages, playbook_pages, roster_pages
 from console.views.settings.common import may
 
-blueprints = (playbook_pages.bp, roster_pages.bp, channel_pages.bp, calendar_pages.bp)
+blueprints = (playbook_pages.bp, roster_pages.bp, channel_pages.bp, calendar_pages.bp, people_pages.bp)
 
 
 def init_app(app: Flask) -> None:
