@@ -56,9 +56,10 @@ def _json(session: requests.Session, url: str) -> dict[str, Any]:
 
 
 def discover(issuer: str, networks: Sequence[IPNetwork]) -> dict[str, Any]:
-    """The provider's discovery document; its issuer must be exactly the configured one."""
-    document = _json(guarded_session(networks), issuer + DISCOVERY_SUFFIX)
-    if document.get("issuer") != issuer:
+    """The provider's discovery document; its issuer must be the configured one (a trailing slash
+    aside: ID tokens are then checked against the issuer exactly as the provider spells it)."""
+    document = _json(guarded_session(networks), issuer.rstrip("/") + DISCOVERY_SUFFIX)
+    if not isinstance(document.get("issuer"), str) or document["issuer"].rstrip("/") != issuer.rstrip("/"):
         raise SignInRefused("provider_unreachable", detail="issuer mismatch in discovery")
     for key in ("authorization_endpoint", "token_endpoint", "jwks_uri"):
         if not isinstance(document.get(key), str):
@@ -104,7 +105,7 @@ def finish(config: dict[str, Any], pending: dict[str, str] | None, args: dict[st
     if not isinstance(id_token, str):
         raise SignInRefused("token_exchange", detail="no id_token")
     return validate_id_token(id_token, keys=_json(guarded_session(networks), document["jwks_uri"]),
-                             issuer=config["issuer"], client_id=config["client_id"], nonce=pending["nonce"], now=now)
+                             issuer=document["issuer"], client_id=config["client_id"], nonce=pending["nonce"], now=now)
 
 
 def validate_id_token(id_token: str, *, keys: dict[str, Any], issuer: str, client_id: str, nonce: str,

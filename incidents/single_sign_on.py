@@ -53,7 +53,7 @@ def issuer_from(value: str) -> str:
     value = value.strip()
     if value.endswith(DISCOVERY_SUFFIX):
         value = value[: -len(DISCOVERY_SUFFIX)]
-    return value.rstrip("/") if value.count("/") > 2 else value
+    return value
 
 
 def _text(changes: dict[str, Any], key: str, current: str) -> str:
@@ -124,7 +124,9 @@ def validated(session: Session, changes: dict[str, Any], current: dict[str, Any]
         default = changes["default_role"]
         config["default_role"] = None if default in (None, "") else _role_value("default_role", default)
     config["enabled"] = _flag(changes, "enabled", current.get("enabled", False))
-    config["local_login"] = _flag(changes, "local_login", current.get("local_login", True))
+    # Switching single sign-on off gives everyone their password sign-in back, unless asked otherwise.
+    keep_local = current.get("local_login", True) or not config["enabled"]
+    config["local_login"] = _flag(changes, "local_login", keep_local)
     if config["enabled"]:
         for key in ("issuer", "client_id", SECRET_FIELD):
             if not config.get(key):

@@ -244,3 +244,39 @@ def test_an_admin_sets_it_up_on_the_settings_page(app, provider, make_user) -> N
     newcomer = english(app)
     assert through_provider(newcomer).status_code == 303
     assert users(app)["li.wei"] == Role.DUTY_MANAGER
+
+
+def test_switching_single_sign_on_off_gives_password_sign_in_back(app, provider, admin_api, make_user) -> None:  # noqa: ANN001
+    make_user(Role.ADMIN, "root")
+    agent = make_user(Role.AGENT, "agent8")
+    configure(admin_api, provider, local_login=False, break_glass="root")
+    assert english(app).post("/login", data={"username": agent.username, "password": PASSWORD}).status_code == 403
+    off = admin_api("PUT", "/api/v1/sso", json={"enabled": False})
+    assert off.status_code == 200 and off.json["local_login"] is True
+    assert english(app).post("/login", data={"username": agent.username, "password": PASSWORD}).status_code == 303
+    assert english(app).get("/sso/start").status_code == 404
+
+
+def test_a_person_the_provider_no_longer_grants_a_role_is_refused(app, client, provider, admin_api) -> None:  # noqa: ANN001
+    configure(admin_api, provider)
+    assert through_provider(english(app)).status_code == 303
+    provider.person["groups"] = ["staff"]
+    assert through_provider(client).status_code == 403
+    assert client.get("/").status_code == 302
+
+
+def test_an_admin_links_and_unlinks_an_account_on_the_settings_page(app, provider, admin_api, make_user) -> None:  # noqa: ANN001
+    configure(admin_api, provider)
+    make_user(Role.COMMS, "li.wei")
+    admin = make_user(Role.ADMIN, "boss")
+    page = english(app)
+    page.post("/login", data={"username": admin.username, "password": PASSWORD})
+    assert page.post("/settings/sso/links", data={"username": "nobody", "subject": "u-1001"}).status_code == 422
+    assert page.post("/settings/sso/links", data={"username": "li.wei", "subject": "u-1001"}).status_code == 303
+    assert "u-1001" in page.get("/settings/sso").text
+    assert through_provider(english(app)).status_code == 303
+    assert page.post("/settings/sso/links/li.wei/remove").status_code == 303
+    assert through_provider(english(app)).status_code == 403  # the same name again, no longer linked
+    with app.extensions["db_sessionmaker"]() as session:
+        actions = set(session.scalars(sa.select(AuditRecord.action)))
+    assert {"user.sso_linked", "user.sso_unlinked"} <= actions

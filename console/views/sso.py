@@ -39,7 +39,7 @@ NOT_VERIFIED = _l("Signing in with %(provider)s failed: its answer could not be 
 
 
 def _refused(error: SignInRefused, provider: str) -> Any:
-    current_app.logger.warning("single sign-on refused: %s %s", error.reason, error.params.get("detail", ""))
+    current_app.logger.warning("single sign-on refused: %s %r", error.reason, error.params.get("detail", ""))
     text = REFUSALS.get(error.reason, NOT_VERIFIED)
     message = str(text) % {"provider": provider, "username": error.params.get("username", "")}
     return render_template("auth/sso_refused.html", message=message, provider=provider), 403
