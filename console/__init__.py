@@ -90,12 +90,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from console.views import api_audit, audit_pages  # noqa: F401
     # People and access: a person's own account, and the admins' API over people.
     from console.views import account_pages, api_people  # noqa: F401
+    # Single sign-on (OpenID Connect): the flow, and its settings' API twin joins api.bp.
+    from console.views import api_sso, sso  # noqa: F401
 
     for blueprint in (health.bp, auth.bp, board.bp, incident_pages.bp, api.bp, hooks.bp, intake_pages.bp,
                       deadlines.bp, notifications.bp, monitor_pages.bp, monitor_config.bp,
                       status_public.bp, status_feeds.bp, statuspage_api.bp, status_admin.bp,
                       review_pages.bp, report_pages.bp, status_subscribe.bp, subscriber_admin.bp,
-                      outreach_pages.bp, comms_pages.bp, audit_pages.bp, account_pages.bp):
+                      outreach_pages.bp, comms_pages.bp, audit_pages.bp, account_pages.bp, sso.bp):
         app.register_blueprint(blueprint)
     settings.init_app(app)
     csrf.exempt(api.bp)
@@ -104,6 +106,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # Mail clients' one-click unsubscribe (RFC 8058) POSTs without a form; the token is the proof.
     csrf.exempt(status_subscribe.unsubscribe)
     csrf.exempt(api_settings.bp)
+    csrf.exempt(api_sso.bp)
     errors.init_app(app)
     metrics.init_app(app)  # /metrics (issue 7)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -29,6 +30,18 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "holding": {"outage": True, "public_opinion": False, "complaint": False},
         "holding_after_minutes": 2,
     },
+    # Single sign-on through an OpenID Connect provider (incidents.single_sign_on); off until set.
+    "sso": {
+        "enabled": False,
+        "name": "",
+        "issuer": "",
+        "client_id": "",
+        "client_secret": "",
+        "rules": [],
+        "default_role": None,
+        "local_login": True,
+        "break_glass": "",
+    },
 }
 
 
@@ -38,8 +51,12 @@ def get_setting(session: Session, key: str) -> dict[str, Any]:
     return copy.deepcopy(stored.value if stored is not None else DEFAULTS[key])
 
 
-def put_setting(session: Session, key: str, value: dict[str, Any], *, actor: Actor, now: datetime) -> None:
-    """Store a new value with its audit record; nothing is written when nothing changed."""
+def put_setting(session: Session, key: str, value: dict[str, Any], *, actor: Actor, now: datetime,
+                shown: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> None:
+    """Store a new value with its audit record; nothing is written when nothing changed.
+
+    `shown` is what the audit log may keep of a value (a secret masked); the whole value otherwise.
+    """
     if key not in DEFAULTS:
         raise KeyError(key)
     before = get_setting(session, key)
@@ -53,6 +70,6 @@ def put_setting(session: Session, key: str, value: dict[str, Any], *, actor: Act
         stored.updated_at = now
     record_audit(
         session, actor=actor, now=now, action="setting.changed", target_type="setting", target_id=key,
-        before=before, after=value,
+        before=shown(before) if shown else before, after=shown(value) if shown else value,
     )
     session.flush()

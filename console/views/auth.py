@@ -13,13 +13,13 @@ from flask_login import current_user, login_user, logout_user
 from console import current_actor
 from console.db import get_session
 from console.i18n import LANGUAGE_COOKIE, LANGUAGES
-from incidents import accounts
+from incidents import accounts, single_sign_on
 from console.clock import utcnow
 
 bp = Blueprint("auth", __name__)
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None) -> str:
     """Only same-site relative paths: a login link must not bounce people elsewhere.
 
     Browsers read a backslash as a slash and drop tabs and newlines from URLs, so a path with
@@ -35,12 +35,17 @@ def _safe_next(target: str | None) -> str:
 def login() -> Any:
     """The sign-in form; failures slow down the (account, address) pair and a guessing address."""
     if current_user.is_authenticated and request.method == "GET":
-        return redirect(_safe_next(request.args.get("next")))
+        return redirect(safe_next(request.args.get("next")))
     error = None
     username = request.form.get("username", "").strip()
+    sso = single_sign_on.load(get_session())
     if request.method == "POST":
         session = get_session()
         now = utcnow()
+        if not single_sign_on.local_sign_in_allowed(sso, username):
+            error = gettext("Sign-in with a password is switched off. Use “Sign in with %(provider)s”.",
+                            provider=single_sign_on.display_name(sso))
+            return _form(sso, error, username), 403
         ip = request.remote_addr or ""
         wait = accounts.login_retry_after(session, username=username, ip=ip, now=now)
         if wait is not None:
@@ -51,7 +56,7 @@ def login() -> Any:
                 error = gettext("Too many failed sign-ins. Try again in %(minutes)s minutes.",
                                 minutes=math.ceil(wait.total_seconds() / 60))
             retry = str(max(1, math.ceil(wait.total_seconds())))
-            return render_template("auth/login.html", error=error, username=username), 429, {"Retry-After": retry}
+            return _form(sso, error, username), 429, {"Retry-After": retry}
         user = accounts.authenticate(
             session, username=username, password=request.form.get("password", ""), ip=ip, now=now,
             request_id=current_actor().request_id,
@@ -61,10 +66,17 @@ def login() -> Any:
             login_user(user, remember=bool(request.form.get("remember")))
             if user.must_change_password:
                 return redirect(url_for("account.page"), code=303)
-            return redirect(_safe_next(request.args.get("next")), code=303)
+            return redirect(safe_next(request.args.get("next")), code=303)
         error = gettext("Wrong username or password.")
-        return render_template("auth/login.html", error=error, username=username), 401
-    return render_template("auth/login.html", error=error, username=username)
+        return _form(sso, error, username), 401
+    return _form(sso, error, username)
+
+
+def _form(sso: dict[str, Any], error: str | None, username: str) -> str:
+    """The sign-in page: the provider's button when single sign-on is on, the password form below."""
+    return render_template("auth/login.html", error=error, username=username,
+                           sso_on=single_sign_on.is_on(sso), sso_name=single_sign_on.display_name(sso),
+                           local_only=not single_sign_on.local_sign_in_allowed(sso, ""))
 
 
 @bp.post("/logout")
@@ -88,6 +100,6 @@ def language() -> Any:
         user = session.merge(current_user._get_current_object())
         accounts.set_locale(session, user=user, locale=chosen, actor=current_actor(), now=utcnow())
         session.commit()
-    response = make_response(redirect(_safe_next(request.form.get("next")), code=303))
+    response = make_response(redirect(safe_next(request.form.get("next")), code=303))
     response.set_cookie(LANGUAGE_COOKIE, chosen, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
     return response

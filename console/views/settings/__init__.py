@@ -8,10 +8,13 @@ from flask import Flask
 from flask_babel import format_date
 
 from console.i18n import select_locale
-from console.views.settings import calendar_pages, channel_pages, people_pages, playbook_pages, roster_pages
+from console.views.settings import (
+    calendar_pages, channel_pages, people_pages, playbook_pages, roster_pages, sso_pages,
+)
 from console.views.settings.common import may
 
-blueprints = (playbook_pages.bp, roster_pages.bp, channel_pages.bp, calendar_pages.bp, people_pages.bp)
+blueprints = (playbook_pages.bp, roster_pages.bp, channel_pages.bp, calendar_pages.bp, people_pages.bp,
+              sso_pages.bp)
 
 
 def init_app(app: Flask) -> None:
