@@ -8,7 +8,6 @@ filled with the crisis's ids. Exports, feeds, JSON and the fragments htmx polls 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -47,28 +46,28 @@ SHOT_ENDPOINTS = {"board.index", "incidents.show", "deadlines.index", "reports.i
 
 # The widest element of a page that is wider than its window, described for the failure message.
 WIDEST = """() => {
-  const limit = window.innerWidth;
+  const limit = window.innerWidth, scroll = document.documentElement.scrollWidth;
+  if (scroll <= limit) return {scroll, inner: limit, worst: null};
+  const clipped = (el) => {  // inside a box that scrolls or clips sideways: not what widens the page
+    for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+      if (getComputedStyle(p).overflowX !== 'visible') return true;
+    }
+    return false;
+  };
   let worst = null;
   for (const el of document.querySelectorAll('body *')) {
     const box = el.getBoundingClientRect();
-    if (box.width === 0 || box.right <= limit + 0.5) continue;
+    if (box.width === 0 || box.right <= limit + 0.5 || clipped(el)) continue;
     if (!worst || box.right > worst.right) {
       worst = {right: Math.round(box.right), tag: el.tagName.toLowerCase(), id: el.id,
-               cls: el.className && el.className.baseVal === undefined ? el.className : '',
-               text: (el.innerText || '').trim().slice(0, 60)};
+               cls: typeof el.className === 'string' ? el.className : '', text: (el.innerText || '').trim().slice(0, 60)};
     }
   }
-  return {scroll: document.documentElement.scrollWidth, inner: window.innerWidth, worst};
+  return {scroll, inner: limit, worst};
 }"""
 
 
-@dataclass
-class Crisis:
-    reference: str
-    ids: dict[str, object] = field(default_factory=dict)
-
-
-def _crisis(app: Flask) -> Crisis:
+def _crisis(app: Flask) -> dict[str, object]:
     """An outage forty minutes in: deadlines running, notes, a public update, customers reached with a
     promise, a review drafted with an action item; the settings around it filled in."""
     now = utcnow()
@@ -110,14 +109,13 @@ def _crisis(app: Flask) -> Crisis:
         session.commit()
         deadline = session.scalars(sa.select(Deadline).where(Deadline.incident_id == incident.id)
                                    .order_by(Deadline.id)).first()
-        crisis = Crisis(incident.reference, {
+        return {
             "reference": incident.reference, "contact_id": contacts[0].id, "deadline_id": deadline.id,
             "channel_id": channel.id, "maintenance_id": window.id, "source_id": source.id, "rule_id": rule.id,
-            "kind": "outage", "purpose": "progress"})
-    return crisis
+            "kind": "outage", "purpose": "progress"}
 
 
-def _objects_by_api(server: LiveServer, crisis: Crisis) -> None:
+def _objects_by_api(server: LiveServer, ids: dict[str, object]) -> None:
     """A component and a subscriber, made as a script would (their pages need one each)."""
     with server.app.extensions["db_sessionmaker"]() as session:
         _token, secret = accounts.create_token(session, name="walk", role="admin", user_id=None, actor=ACTOR,
@@ -133,19 +131,19 @@ def _objects_by_api(server: LiveServer, crisis: Crisis) -> None:
     subscriber = client.post("/api/v1/subscribers", json={"kind": "email", "email": "ops@example.com"},
                              headers=headers)
     assert subscriber.status_code == 201, subscriber.text
-    crisis.ids.update(component_id=component.json["id"], subscriber_id=subscriber.json["id"])
+    ids.update(component_id=component.json["id"], subscriber_id=subscriber.json["id"])
 
 
-def _page_paths(app: Flask, crisis: Crisis) -> list[tuple[str, str]]:
+def _page_paths(app: Flask, ids: dict[str, object]) -> list[tuple[str, str]]:
     """(endpoint, path) of every GET route answering a whole HTML page, parameters filled in."""
     paths = []
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         if "GET" not in rule.methods or NOT_PAGES.search(rule.rule) or rule.endpoint in TOKEN_LINKS:
             continue
-        missing = rule.arguments - set(crisis.ids)
+        missing = rule.arguments - set(ids)
         assert not missing, f"{rule.rule}: the walk has no value for {sorted(missing)}"
         with app.test_request_context():
-            values = {**{name: crisis.ids[name] for name in rule.arguments}, **QUERIES.get(rule.endpoint, {})}
+            values = {**{name: ids[name] for name in rule.arguments}, **QUERIES.get(rule.endpoint, {})}
             paths.append((rule.endpoint, url_for(rule.endpoint, **values)))
     return paths
 
@@ -185,9 +183,9 @@ def _walk(page: Page, base: str, paths: list[tuple[str, str]], *, width_limit: b
 @pytest.mark.parametrize("label, viewport", [("phone", PHONE), ("desktop", DESKTOP)])
 def test_every_console_page_fits_and_runs_clean(live_server: LiveServer, browser: Browser, label: str,
                                                viewport: dict[str, int]) -> None:
-    crisis = _crisis(live_server.app)
-    _objects_by_api(live_server, crisis)
-    paths = _page_paths(live_server.app, crisis)
+    ids = _crisis(live_server.app)
+    _objects_by_api(live_server, ids)
+    paths = _page_paths(live_server.app, ids)
     page = browser.new_context(locale="zh-CN", viewport=DESKTOP).new_page()
     sign_in_page(page, live_server.url, "wangfang")
     page.set_viewport_size(viewport)
@@ -208,9 +206,21 @@ def test_on_a_phone_the_navigation_is_a_menu_the_keyboard_opens(live_server: Liv
     menu.focus()
     page.keyboard.press("Enter")
     expect(deadlines).to_be_visible()
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / "phone-menu-open.png"))
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     page.keyboard.press("Tab")
     expect(page.get_by_role("link", name="事件看板")).to_be_focused()
     deadlines.click()
     expect(page).to_have_url(re.compile(r"/deadlines$"))
     expect(page.locator("summary", has_text="菜单")).to_be_visible()
     expect(page.get_by_role("link", name="时限")).to_be_hidden()  # a new page starts with the menu folded
+    # The walk's own check sees a page made too wide, and names what widened it.
+    page.evaluate("""() => {
+      const wide = document.createElement('p');
+      wide.id = 'too-wide';
+      wide.style.width = '600px';  // through the CSSOM, which the CSP allows
+      document.querySelector('main').append(wide);
+    }""")
+    seen = page.evaluate(WIDEST)
+    assert seen["scroll"] > seen["inner"] and seen["worst"]["id"] == "too-wide"
