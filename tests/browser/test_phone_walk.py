@@ -219,8 +219,9 @@ def test_on_a_phone_the_navigation_is_a_menu_the_keyboard_opens(live_server: Liv
     page.evaluate("""() => {
       const wide = document.createElement('p');
       wide.id = 'too-wide';
+      wide.textContent = 'INC-20261122-0001';  // an empty box widens nothing
       wide.style.width = '600px';  // through the CSSOM, which the CSP allows
-      document.querySelector('main').append(wide);
+      document.body.append(wide);
     }""")
     seen = page.evaluate(WIDEST)
-    assert seen["scroll"] > seen["inner"] and seen["worst"]["id"] == "too-wide"
+    assert seen["scroll"] > seen["inner"] and seen["worst"]["id"] == "too-wide", seen
