@@ -56,7 +56,8 @@ def test_marking_read_with_nothing_waiting_warns(signed_in) -> None:  # noqa: AN
     assert _notice(nothing.text, "Nothing was waiting to be marked read.") == "flash-warn"
 
 
-def test_an_update_held_for_signoff_warns_and_a_published_one_is_a_success(client, app, make_user) -> None:  # noqa: ANN001
+def test_an_update_held_for_signoff_warns_and_a_published_one_is_a_success(  # noqa: ANN001
+        client, app, make_user) -> None:
     ref = _open(app)
     with app.extensions["db_sessionmaker"]() as session:
         order = components.save_component(session, data={"name": "下单", "name_en": "Ordering"}, actor=SYSTEM,

@@ -39,7 +39,8 @@ def test_the_per_day_chart_has_the_team_days_under_its_bars(signed_in, app) -> N
     assert '<tr><td>2026-11-04</td><td class="num">1</td></tr>' in page
     assert '<tr><td>2026-11-03</td><td class="num">0</td></tr>' in page
     month = _axis(signed_in.get("/reports?from=2026-11-01&to=2026-11-30").text)
-    assert len(month) == 30 and [label for label in month if label] == ["11/1", "11/6", "11/11", "11/16", "11/21", "11/26"]
+    assert len(month) == 30
+    assert [label for label in month if label] == ["11/1", "11/6", "11/11", "11/16", "11/21", "11/26"]
 
 
 def test_a_long_period_keeps_few_dates_each_with_room() -> None:

@@ -189,7 +189,8 @@ def index() -> Any:
     report = reports.report(get_session(), period, now=utcnow(), zone=team_zone())
     peak = max([count for _, count in report["per_day"]] + [1])
     return render_template("review/reports.html", report=report, chosen=chosen, presets=PRESETS, errors={},
-                           peak=peak, axis=day_axis(report["per_day"]), now=utcnow(), datasets=DATASETS, kinds=list(Kind), severities=list(Severity),
+                           peak=peak, axis=day_axis(report["per_day"]),
+                           now=utcnow(), datasets=DATASETS, kinds=list(Kind), severities=list(Severity),
                            sources=list(Source), STATUS_LABELS=STATUS_LABELS, SOURCE_LABELS=SOURCE_LABELS,
                            query={k: v for k, v in request.args.items() if k in ("days", "from", "to")})
 

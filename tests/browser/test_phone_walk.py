@@ -60,7 +60,8 @@ WIDEST = """() => {
     if (box.width === 0 || box.right <= limit + 0.5 || clipped(el)) continue;
     if (!worst || box.right > worst.right) {
       worst = {right: Math.round(box.right), tag: el.tagName.toLowerCase(), id: el.id,
-               cls: typeof el.className === 'string' ? el.className : '', text: (el.innerText || '').trim().slice(0, 60)};
+               cls: typeof el.className === 'string' ? el.className : '',
+               text: (el.innerText || '').trim().slice(0, 60)};
     }
   }
   return {scroll, inner: limit, worst};
@@ -79,7 +80,8 @@ def _crisis(app: Flask) -> dict[str, object]:
             title="支付回调大面积延迟，用户付款后订单仍显示未支付，客服热线排队超过两百人",
             summary="华东机房网关升级后回调队列积压，参考单号 PAY-CALLBACK-20261122-ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
             commander_id=admin.id, actor=ACTOR, now=now - timedelta(minutes=40), zone=ZONE)
-        service.acknowledge_incident(session, incident=incident, actor=ACTOR, now=now - timedelta(minutes=38), zone=ZONE)
+        service.acknowledge_incident(session, incident=incident, actor=ACTOR, now=now - timedelta(minutes=38),
+                                     zone=ZONE)
         service.add_note(session, incident=incident, body="网关回滚中；长链接测试 https://status.example.com/incidents/"
                          "PAY-CALLBACK-20261122-ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", actor=ACTOR,
                          now=now - timedelta(minutes=30))
@@ -149,7 +151,8 @@ def _page_paths(app: Flask, ids: dict[str, object]) -> list[tuple[str, str]]:
 
 
 def _is_page(response_headers: dict[str, str], body: str) -> bool:
-    return response_headers.get("content-type", "").startswith("text/html") and body.lstrip()[:15].lower() == "<!doctype html>"
+    html = response_headers.get("content-type", "").startswith("text/html")
+    return html and body.lstrip()[:15].lower() == "<!doctype html>"
 
 
 def _walk(page: Page, base: str, paths: list[tuple[str, str]], *, width_limit: bool, label: str) -> list[str]:
@@ -174,7 +177,8 @@ def _walk(page: Page, base: str, paths: list[tuple[str, str]], *, width_limit: b
         if width_limit:
             seen = page.evaluate(WIDEST)
             if seen["scroll"] > seen["inner"]:
-                problems.append(f"{path}: {seen['scroll']} px wide on a {seen['inner']} px screen; widest: {seen['worst']}")
+                problems.append(f"{path}: {seen['scroll']} px wide on a {seen['inner']} px screen; "
+                                f"widest: {seen['worst']}")
         problems.extend(f"{path}: {error}" for error in errors)
     assert walked >= 25, f"only {walked} pages walked: the walk lost its way"
     return problems
