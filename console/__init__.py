@@ -16,7 +16,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from console import config as console_config
 from console import (
-    db, errors, i18n, labels, logs, metrics, observe, permissions, proxying, public_cache, public_labels,
+    db, errors, i18n, labels, logs, metrics, notices, observe, permissions, proxying, public_cache, public_labels,
 )
 from console.auth_tokens import authenticate_api_request
 from console.typed_text import FORM_TYPES, STATE_CHANGING
@@ -58,6 +58,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     engine = app.config.get("ENGINE") or db.make_engine(app.config["DATABASE_URL"])
     db.init_app(app, engine)
     i18n.init_app(app)
+    notices.init_app(app)
     labels.init_app(app)
     public_labels.init_app(app)
     public_cache.init_app(app)

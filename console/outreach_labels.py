@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
+from console.notices import not_done
+
 from incidents.outreach_models import AttemptResult, CompensationState, Demand, OfferKind, Platform
 
 class ByValue(dict):
@@ -119,7 +121,7 @@ REASONS = {
 def done_added(count: int, first: str, *, skipped: int = 0) -> str:
     """What the action area says after customers were added."""
     if skipped:
-        return gettext("Added %(count)s, skipped %(skipped)s bad rows.", count=count, skipped=skipped)
+        return not_done(gettext("Added %(count)s, skipped %(skipped)s bad rows.", count=count, skipped=skipped))
     if count == 1:
         return gettext("Added %(name)s.", name=first)
     return gettext("Added %(count)s customers.", count=count)
@@ -128,7 +130,7 @@ def done_added(count: int, first: str, *, skipped: int = 0) -> str:
 def done_edited(name: str, changed: int) -> str:
     """What the action area says after a customer's details were saved."""
     if not changed:
-        return gettext("Nothing changed for %(name)s.", name=name)
+        return not_done(gettext("Nothing changed for %(name)s.", name=name))
     return gettext("Saved %(name)s.", name=name)
 
 

@@ -21,6 +21,7 @@ from incidents.cases import CATEGORIES
 from incidents.deadlines import AFTER_CLOSE, held_deadlines
 from incidents.lifecycle import Kind, Severity, Source
 from incidents.models import Deadline, Incident
+from incidents.outreach import PROMISE_PREFIX
 from incidents.outreach_models import Compensation, OutreachAttempt
 from incidents.outreach_queries import compensation_totals, reach_times
 from incidents.review_figures import deadline_outcomes, outreach_on_time
@@ -28,6 +29,9 @@ from incidents.review_models import ActionItem, ActionStatus, CaseStep, Review, 
 from incidents.timeutil import ensure_aware
 
 TOP_ROOT_CAUSES = 10
+# Each promise made to a customer is its own deadline (and rule key); a report counts them as one rule.
+PROMISES = "promises"
+PROMISES_NAME = {"zh": "客户承诺", "en": "Customer promises"}
 ROOT_CAUSE_CHARS = 80
 
 
@@ -89,9 +93,18 @@ def categories(session: Session, incident_ids: list[int]) -> dict[str, int]:
     return dict(counts)
 
 
+def report_rule(deadline: Deadline) -> tuple[str, dict[str, str]]:
+    """The rule a deadline counts under in a report, and its name: every customer promise is one rule."""
+    if deadline.rule_key.startswith(PROMISE_PREFIX):
+        return PROMISES, PROMISES_NAME
+    return deadline.rule_key, {"zh": deadline.rule.get("zh", deadline.rule_key),
+                               "en": deadline.rule.get("en", deadline.rule_key)}
+
+
 def adherence(session: Session, incident_ids: list[int]) -> list[dict[str, Any]]:
-    """Per rule, how its deadlines ended, with the share met on time among those settled, and how
-    many an automatic statement held for (their outcome still counts as a person made it)."""
+    """Per rule, how its deadlines ended, with the share met on time among those settled (customer
+    promises together as one rule), and how many an automatic statement held for (their outcome
+    still counts as a person made it)."""
     if not incident_ids:
         return []
     rows = list(session.scalars(
@@ -101,9 +114,9 @@ def adherence(session: Session, incident_ids: list[int]) -> list[dict[str, Any]]
     by_rule: dict[str, list[Deadline]] = {}
     names: dict[str, dict[str, str]] = {}
     for deadline in rows:
-        by_rule.setdefault(deadline.rule_key, []).append(deadline)
-        names[deadline.rule_key] = {"zh": deadline.rule.get("zh", deadline.rule_key),
-                                    "en": deadline.rule.get("en", deadline.rule_key)}
+        key, name = report_rule(deadline)
+        names[key] = name
+        by_rule.setdefault(key, []).append(deadline)
     result = []
     for key in sorted(by_rule):
         outcomes = deadline_outcomes(by_rule[key])

@@ -18,6 +18,7 @@ from flask_login import current_user
 from console import current_actor, htmx
 from console.db import get_session
 from console.i18n import message_for, team_zone
+from console.notices import not_done
 from console.views.clock_context import may
 from console.views.comms_context import (
     Composer,
@@ -105,7 +106,7 @@ def publish_update(reference: str) -> Any:
     if isinstance(result, StatusUpdate):
         done = gettext("Published.")
     else:
-        done = gettext("Sent for sign-off: a duty manager approves it before it goes out.")
+        done = not_done(gettext("Sent for sign-off: a duty manager approves it before it goes out."))
     fresh = Composer(public_status=result.public_status.value, components=state.components, done=done)
     return _answer(incident, COMPOSER, composer=fresh)
 

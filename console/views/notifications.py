@@ -16,6 +16,7 @@ from flask_login import current_user
 from console import current_actor, htmx
 from console.db import get_session
 from console.i18n import message_for, select_locale
+from console.notices import not_done
 from console.views.caching import conditional
 from console.views.deadlines import request_now
 from incidents import notifications
@@ -99,7 +100,8 @@ def mark_all_read() -> Any:
     session = get_session()
     count = notifications.mark_all_read(session, user_id=current_user.id, actor=current_actor(), now=request_now())
     session.commit()
-    return _answer(list_message=gettext("%(count)s marked read.", count=count))
+    message = gettext("%(count)s marked read.", count=count)
+    return _answer(list_message=message if count else not_done(gettext("Nothing was waiting to be marked read.")))
 
 
 @bp.post("/<int:notification_id>/snooze")

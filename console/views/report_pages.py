@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -30,6 +31,7 @@ bp = Blueprint("reports", __name__, url_prefix="/reports")
 
 PRESETS = (7, 30, 90)
 MAX_DAYS = 366
+AXIS_LABELS = 7  # at most this many dates under the per-day chart, so they stay readable on a phone
 
 
 def parse_period(args: MultiDict) -> tuple[reports.Period, dict[str, Any]]:
@@ -55,6 +57,17 @@ def parse_period(args: MultiDict) -> tuple[reports.Period, dict[str, Any]]:
         raise InvalidInput("days", "days is one of 7, 30, 90", reason="choice", allowed="7, 30, 90")
     now = utcnow()
     return reports.Period(now - timedelta(days=int(raw)), now), {"from": "", "to": "", "days": int(raw)}
+
+
+def day_axis(per_day: list[tuple[str, int]]) -> list[str]:
+    """The date under each day's bar of the chart ("12/1", the team's local day), or "" for a day
+    left unlabelled: every step-th day, each label with the room of `step` bars, at most AXIS_LABELS."""
+    step = max(1, math.ceil(len(per_day) / AXIS_LABELS))
+    labels = []
+    for index, (day, _count) in enumerate(per_day):
+        local = date.fromisoformat(day)
+        labels.append(f"{local.month}/{local.day}" if index % step == 0 and index + step <= len(per_day) else "")
+    return labels
 
 
 def _label(table: dict[Any, Any], value: str) -> str:
@@ -177,7 +190,8 @@ def index() -> Any:
     report = reports.report(get_session(), period, now=utcnow(), zone=team_zone())
     peak = max([count for _, count in report["per_day"]] + [1])
     return render_template("review/reports.html", report=report, chosen=chosen, presets=PRESETS, errors={},
-                           peak=peak, now=utcnow(), datasets=DATASETS, kinds=list(Kind), severities=list(Severity),
+                           peak=peak, axis=day_axis(report["per_day"]),
+                           now=utcnow(), datasets=DATASETS, kinds=list(Kind), severities=list(Severity),
                            sources=list(Source), STATUS_LABELS=STATUS_LABELS, SOURCE_LABELS=SOURCE_LABELS,
                            query={k: v for k, v in request.args.items() if k in ("days", "from", "to")})
 

@@ -4,6 +4,11 @@
   "use strict";
   // Buttons that only matter without JavaScript (class no-js) hide once scripts run.
   document.documentElement.classList.add("js");
+  // The main navigation is a <details> that CSS keeps open on a wide screen; a browser without
+  // ::details-content gets it opened instead.
+  var navMenu = document.querySelector(".nav-menu");
+  if (navMenu && !(window.CSS && CSS.supports("selector(::details-content)")) &&
+      window.matchMedia("(min-width: 761px)").matches) { navMenu.open = true; }
   var zh = (document.documentElement.lang || "").indexOf("zh") === 0;
   var offsetMs = 0;
   var meta = document.querySelector('meta[name="server-time"]');

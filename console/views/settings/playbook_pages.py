@@ -151,7 +151,7 @@ def save(kind: str) -> Any:
         ), 422)
     session.commit()
     if playbook.source == before:
-        flash(gettext("Nothing changed, so nothing was saved."), "info")
+        flash(gettext("Nothing changed, so nothing was saved."), "warn")
     else:
         flash(gettext("Saved as %(source)s. Deadlines created from now on use these numbers.",
                       source=source_label(playbook.source)), "ok")
