@@ -17,8 +17,8 @@ from console import strict_json
 from console.errors import api_error
 from console.i18n import team_zone
 from console.views.filters import parse_filter
-from incidents import accounts, queries, service
-from incidents.errors import InvalidInput
+from incidents import accounts, lookup, queries, service
+from incidents.errors import InvalidInput, NotFound
 from incidents.lifecycle import Source
 from incidents.models import Incident, TimelineEvent, User
 from console.clock import utcnow
@@ -40,6 +40,14 @@ def _bad_request(error: BadRequest) -> Any:
 
 # Routes whose body is a file, not JSON (a CSV or pasted list of contacts).
 RAW_BODY_ENDPOINTS = {"api.import_contacts"}
+
+
+@bp.before_request
+def _ids_in_range() -> None:
+    """An id in the path beyond what a key holds names no row: a 404, not a failed query."""
+    for name, value in (request.view_args or {}).items():
+        if isinstance(value, int) and lookup.row_id(value) is None:
+            raise NotFound(f"no {name.removesuffix('_id')} {value}")
 
 
 @bp.before_request

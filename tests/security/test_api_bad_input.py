@@ -26,6 +26,8 @@ from tests.conftest import FIXED_NOW, PASSWORD, empty_tables
 from tests.security.xss_seed import seed
 from tests.support.snapshot import snapshot
 
+# An id no seeded row has: the body is refused before the row is looked up.
+MISSING = 999_999
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 NESTED = b"[" * 10_000 + b"]" * 10_000
 # (name, raw body, Content-Type)
@@ -50,7 +52,8 @@ MALFORMED: list[tuple[str, bytes, str]] = [
     ("no content type", b'{"title": "x"}', ""),
 ]
 HOSTILE_VALUES: list[Any] = ["text", "", 10**100, 2**63, -(2**63) - 1, 2**31, -1, True, False, None, [], {},
-                             [None], {"a": None}, 1.5, -0.0, [[[[["deep"]]]]]]
+                             [None], {"a": None}, 1.5, -0.0, [[[[["deep"]]]]], [2**31], [True], [1.5], ["9" * 30],
+                             {"2147483648": "operational"}, {"1": True}, {"url": 2**31}]
 
 
 @pytest.fixture(scope="module")
@@ -106,22 +109,22 @@ def _parameters(call, seeded) -> dict[str, Any]:  # noqa: ANN001
     steps = checklist.get("steps", checklist.get("checklist", [])) if isinstance(checklist, dict) else []
     return {
         "reference": reference,
-        "contact_id": seeded.contacts[0][1] if seeded.contacts else 0,
+        "contact_id": seeded.contacts[0][1] if seeded.contacts else MISSING,
         "maintenance_id": seeded.maintenance[0],
         "subscriber_id": seeded.subscribers[0],
         "source_id": seeded.sources[0],
         "/rules/": seeded.rules[0],
-        "/complaint-rules/": _first_id(call, "/api/v1/complaint-rules", "rules") or 0,
-        "component_id": _first_id(call, "/api/v1/components", "components") or 0,
-        "group_id": _first_id(call, "/api/v1/component-groups", "groups") or 0,
-        "channel_id": _first_id(call, "/api/v1/channels", "channels") or 0,
-        "deadline_id": _first_id(call, f"{base}/deadlines", "deadlines") or 0,
-        "shift_id": _first_id(call, "/api/v1/roster/shifts", "shifts") or 0,
-        "notification_id": _first_id(call, "/api/v1/notifications", "notifications") or 0,
-        "mention_id": _first_id(call, "/api/v1/mentions", "mentions") or 0,
-        "item_id": (review.get("action_items") or [{"id": 0}])[0]["id"] if isinstance(review, dict) else 0,
-        "draft_id": 0,
-        "compensation_id": 0,
+        "/complaint-rules/": _first_id(call, "/api/v1/complaint-rules", "rules") or MISSING,
+        "component_id": _first_id(call, "/api/v1/components", "components") or MISSING,
+        "group_id": _first_id(call, "/api/v1/component-groups", "groups") or MISSING,
+        "channel_id": _first_id(call, "/api/v1/channels", "channels") or MISSING,
+        "deadline_id": _first_id(call, f"{base}/deadlines", "deadlines") or MISSING,
+        "shift_id": _first_id(call, "/api/v1/roster/shifts", "shifts") or MISSING,
+        "notification_id": _first_id(call, "/api/v1/notifications", "notifications") or MISSING,
+        "mention_id": _first_id(call, "/api/v1/mentions", "mentions") or MISSING,
+        "item_id": (review.get("action_items") or [{"id": MISSING}])[0]["id"] if isinstance(review, dict) else MISSING,
+        "draft_id": MISSING,
+        "compensation_id": MISSING,
         "step": "prejudge",
         "checklist_step": steps[0]["key"] if steps and isinstance(steps[0], dict) and "key" in steps[0] else "x",
         "kind": "outage",
@@ -210,3 +213,16 @@ def test_every_field_refuses_wrong_types_and_out_of_range_values(crisis, engine)
             assert snapshot(engine) == before, f"{method} {path}: a refused request saved something"
     assert probed > 40, probed
     assert not failures, "\n".join(failures)
+
+
+def test_ids_beyond_what_a_key_holds_are_not_found(crisis) -> None:  # noqa: ANN001
+    app, call, _raw, parameters = crisis
+    for rule in app.url_map.iter_rules():
+        ids = [a for a in rule.arguments if a.endswith("_id")]
+        if not rule.rule.startswith("/api/v1") or not ids or "GET" not in (rule.methods or ()):
+            continue
+        values = {a: parameters.get(a, "x") for a in rule.arguments} | {a: 2**40 for a in ids}
+        values.update({a: parameters["reference"] for a in rule.arguments if a == "reference"})
+        status, body = call("GET", rule.build(values, append_unknown=False)[1])
+        assert status == 404, (rule.rule, status, body)
+        _error_shape(status, body, rule.rule)
