@@ -226,3 +226,28 @@ def test_ids_beyond_what_a_key_holds_are_not_found(crisis) -> None:  # noqa: ANN
         status, body = call("GET", rule.build(values, append_unknown=False)[1])
         assert status == 404, (rule.rule, status, body)
         _error_shape(status, body, rule.rule)
+
+
+def test_an_unexpected_failure_shows_no_traceback(engine, database_url) -> None:  # noqa: ANN001
+    """TESTING off, as in production: a failing view answers the calm 500, never its internals."""
+    empty_tables(engine)
+    app = create_app({"DATABASE_URL": database_url, "ENGINE": engine, "SECRET_KEY": "bad-input",
+                      "PUBLIC_URL": "http://localhost"})
+    with app.extensions["db_sessionmaker"]() as session:
+        _token, secret = accounts.create_token(session, name="fails", role="admin", user_id=None,
+                                               actor=Actor.system("test"), now=FIXED_NOW)
+        session.commit()
+
+    def fails(**_kwargs: Any) -> None:
+        raise KeyError("secret internals: /srv/console/settings.py line 12")
+
+    app.view_functions["api.list_users"] = fails
+    app.view_functions["status.index"] = fails
+    client = app.test_client()
+    answer = client.get("/api/v1/users", headers={"Authorization": f"Bearer {secret}"})
+    assert answer.status_code == 500 and answer.json["error"]["code"] == "internal_error"
+    page = client.get("/status", headers={"Accept-Language": "en"})
+    assert page.status_code == 500
+    for text in (answer.get_data(as_text=True), page.get_data(as_text=True)):
+        assert "Traceback" not in text and "secret internals" not in text and "KeyError" not in text
+    empty_tables(engine)
