@@ -251,3 +251,25 @@ def test_an_unexpected_failure_shows_no_traceback(engine, database_url) -> None:
     for text in (answer.get_data(as_text=True), page.get_data(as_text=True)):
         assert "Traceback" not in text and "secret internals" not in text and "KeyError" not in text
     empty_tables(engine)
+
+
+QUERIES = ["limit=1e400", "limit=-1", "limit=99999999999999999999999", "limit=true", "page=0", "page=NaN",
+           "days=99999999999999999999", "status=%00", "q=%ff%fe", "q=" + "[" * 2000, "from=2026-13-45", "to=-0",
+           "kind=null", "severity=P9&status=nope", "start=9999-99-99", "actor=99999999999999", "format=csv%00"]
+
+
+def test_every_read_route_survives_hostile_query_strings(crisis) -> None:  # noqa: ANN001
+    app, call, _raw, parameters = crisis
+    failures = []
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/v1") or "GET" not in (rule.methods or ()):
+            continue
+        values = {a: parameters["/rules/"] if a == "rule_id" else parameters[a] for a in rule.arguments}
+        path = rule.build(values, append_unknown=False)[1]
+        for query in QUERIES:
+            status, body = call("GET", f"{path}?{query}")
+            if status >= 500:
+                failures.append(f"GET {path}?{query}: {status} {body}")
+            elif status >= 400 and not (isinstance(body, dict) and "error" in body):
+                failures.append(f"GET {path}?{query}: {status} without the error shape")
+    assert not failures, "\n".join(failures)
