@@ -106,6 +106,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.exempt(api_monitors.bp)
     # Mail clients' one-click unsubscribe (RFC 8058) POSTs without a form; the token is the proof.
     csrf.exempt(status_subscribe.unsubscribe)
+    # The confirmation page's button: the same proof, and it only starts a subscription asked for.
+    csrf.exempt(status_subscribe.confirm)
     csrf.exempt(api_settings.bp)
     csrf.exempt(api_sso.bp)
     errors.init_app(app)

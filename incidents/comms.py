@@ -25,6 +25,7 @@ from incidents.actors import Actor
 from incidents.comms_models import DraftState, UpdateDraft
 from incidents.components import component_status
 from incidents.deadlines import _reason, handle_event, record_event, start_deadline
+from incidents import lookup
 from incidents.errors import InvalidInput
 from incidents.lookup import of_incident
 from incidents.lifecycle import Kind, Severity, Status
@@ -144,10 +145,8 @@ def next_update_text(session: Session, incident: Incident, *, now: datetime, zon
 def _components(session: Session, raw: Mapping[str, Any]) -> list[tuple[Component, ComponentStatus]]:
     chosen = []
     for raw_id, raw_status in raw.items():
-        try:
-            component = session.get(Component, int(raw_id))
-        except (TypeError, ValueError):
-            component = None
+        number = lookup.row_id(raw_id)
+        component = session.get(Component, number) if number else None
         if component is None:
             raise InvalidInput("components", f"unknown component {raw_id!r}", reason="unknown_component")
         chosen.append((component, component_status(raw_status, "components")))

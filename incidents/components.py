@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from incidents.actors import Actor
 from incidents.audit import record_audit
+from incidents import lookup
 from incidents.errors import InvalidInput, NotFound
 from incidents.public_models import (
     SEVERITY_RANK,
@@ -51,6 +52,8 @@ def _position(value: Any) -> int:
     if value in (None, ""):
         return 0
     try:
+        if isinstance(value, (bool, float)):  # true is not position 1, nor 1.5 position 1
+            raise TypeError(value)
         number = int(value)
     except (TypeError, ValueError):
         raise InvalidInput("position", "position must be a whole number", reason="position_range",
@@ -123,10 +126,9 @@ def _component_fields(session: Session, data: dict[str, Any]) -> dict[str, Any]:
     if group_id in ("", None):
         group_id = None
     else:
-        try:
-            group_id = int(group_id)
-        except (TypeError, ValueError):
-            raise InvalidInput("group_id", "group must be a group's id", reason="unknown_group") from None
+        raw, group_id = group_id, lookup.row_id(group_id)
+        if group_id is None:
+            raise InvalidInput("group_id", f"group must be a group's id, not {raw!r}", reason="unknown_group")
         if session.get(ComponentGroup, group_id) is None:
             raise InvalidInput("group_id", f"no component group {group_id}", reason="unknown_group")
     return {

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from incidents.actors import Actor
 from incidents.audit import record_audit
+from incidents import lookup
 from incidents.errors import InvalidInput, NotFound
 from incidents.public_models import Component, Maintenance, MaintenanceStatus, MaintenanceUpdate
 from incidents.publicity import announced, mark_public_change, refresh_statuses
@@ -61,10 +62,8 @@ def _window(data: dict[str, Any]) -> tuple[datetime, datetime]:
 def _components(session: Session, ids: Iterable[Any]) -> list[Component]:
     chosen = []
     for raw in ids or ():
-        try:
-            component = session.get(Component, int(raw))
-        except (TypeError, ValueError):
-            component = None
+        number = lookup.row_id(raw)
+        component = session.get(Component, number) if number else None
         if component is None:
             raise InvalidInput("components", f"unknown component {raw!r}", reason="unknown_component")
         if component not in chosen:

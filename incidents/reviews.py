@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from incidents import deadlines
 from incidents.actors import Actor
 from incidents.deadlines import record_event
+from incidents import lookup
 from incidents.errors import InvalidInput, StaleVersion
 from incidents.lookup import of_incident
 from incidents.lifecycle import Status
@@ -209,10 +210,8 @@ def add_action_item(
         raise InvalidInput("title", "title is required", reason="required")
     if len(text) > TITLE_MAX:
         raise InvalidInput("title", f"title is longer than {TITLE_MAX} characters", reason="too_long", max=TITLE_MAX)
-    try:
-        owner = session.get(User, int(owner_id))
-    except (TypeError, ValueError):
-        owner = None
+    number = lookup.row_id(owner_id)
+    owner = session.get(User, number) if number else None
     if owner is None or not owner.active:
         raise InvalidInput("owner_id", f"no active user with id {owner_id}", reason="no_user")
     due_at = _due_at(due_date, now=now, zone=zone)

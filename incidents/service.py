@@ -32,6 +32,8 @@ NOTE_MAX = 5000
 
 def clean_text(value: str | None, *, field: str, max_length: int, required: bool) -> str:
     """Strip a text input and enforce its length; raise InvalidInput naming the field."""
+    if value is not None and not isinstance(value, str):  # a number, list or object sent as JSON
+        raise InvalidInput(field, f"{field} must be text", reason="invalid")
     text = (value or "").strip()
     if required and not text:
         raise InvalidInput(field, f"{field} is required", reason="required")

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from incidents import channels
 from incidents.actors import Actor
 from incidents.audit import record_audit
+from incidents import lookup
 from incidents.errors import DomainError, InvalidInput, NotFound
 from incidents.models import DeliveryAttempt, OutboxMessage
 from incidents.netguard import IPNetwork, UnsafeURL, check_url
@@ -119,10 +120,8 @@ def shown_address(url: str) -> str:
 def _components(session: Session, ids: Iterable[Any] | None) -> list[Component]:
     chosen: list[Component] = []
     for raw in ids or ():
-        try:
-            component = session.get(Component, int(raw))
-        except (TypeError, ValueError):
-            component = None
+        number = lookup.row_id(raw)
+        component = session.get(Component, number) if number else None
         if component is None or not component.show_on_page:
             raise InvalidInput("components", f"unknown component {raw!r}", reason="unknown_component")
         if component not in chosen:

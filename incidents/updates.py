@@ -19,6 +19,7 @@ from incidents.actors import Actor
 from incidents.components import component_status
 from incidents.publicity import refresh_statuses
 from incidents.deadlines import handle_event, record_event
+from incidents import lookup
 from incidents.errors import InvalidInput
 from incidents.lifecycle import Status
 from incidents.models import EventKind, Incident, StatusUpdate
@@ -49,11 +50,8 @@ def _component_changes(
     """Validate {component id: status}; a resolving update may only say operational."""
     changes: dict[int, ComponentStatus] = {}
     for raw_id, raw_status in (components or {}).items():
-        try:
-            component_id = int(raw_id)
-        except (TypeError, ValueError):
-            raise InvalidInput("components", f"unknown component {raw_id!r}", reason="unknown_component") from None
-        if session.get(Component, component_id) is None:
+        component_id = lookup.row_id(raw_id)
+        if component_id is None or session.get(Component, component_id) is None:
             raise InvalidInput("components", f"unknown component {raw_id!r}", reason="unknown_component")
         changes[component_id] = component_status(raw_status, "components")
     if status == Status.RESOLVED and any(s != ComponentStatus.OPERATIONAL for s in changes.values()):

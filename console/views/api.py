@@ -9,15 +9,16 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, jsonify, request, url_for
+from flask import Blueprint, g, jsonify, request, url_for
 
 from console import current_actor
 from console.db import get_session
+from console import strict_json
 from console.errors import api_error
 from console.i18n import team_zone
 from console.views.filters import parse_filter
-from incidents import accounts, queries, service
-from incidents.errors import InvalidInput
+from incidents import accounts, lookup, queries, service
+from incidents.errors import InvalidInput, NotFound
 from incidents.lifecycle import Source
 from incidents.models import Incident, TimelineEvent, User
 from console.clock import utcnow
@@ -26,34 +27,67 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
 class BadRequest(Exception):
-    def __init__(self, message: str, field: str | None = None):
+    def __init__(self, message: str, field: str | None = None, **extra: Any):
         super().__init__(message)
         self.field = field
+        self.extra = extra
 
 
 @bp.errorhandler(BadRequest)
 def _bad_request(error: BadRequest) -> Any:
-    return api_error(400, "bad_request", str(error), error.field)
+    return api_error(400, "bad_request", str(error), error.field, **error.extra)
+
+
+# Routes whose body is a file, not JSON (a CSV or pasted list of contacts).
+RAW_BODY_ENDPOINTS = {"api.import_contacts"}
+
+
+@bp.before_request
+def _ids_in_range() -> None:
+    """An id in the path beyond what a key holds names no row: a 404, not a failed query."""
+    for name, value in (request.view_args or {}).items():
+        if isinstance(value, int) and lookup.row_id(value) is None:
+            raise NotFound(f"no {name.removesuffix('_id')} {value}")
+
+
+@bp.before_request
+def _read_json_body() -> None:
+    """Decode the body of every write request before its view runs: malformed JSON never reaches one.
+
+    A body the strict decoder refuses (too deep, a number no column holds, NaN, not UTF-8) or
+    sent with another Content-Type is a 400, even on a route that reads no body."""
+    g.json_payload = None
+    if request.method not in ("POST", "PUT", "PATCH", "DELETE") or request.endpoint in RAW_BODY_ENDPOINTS:
+        return
+    data = request.get_data(cache=True)
+    if not request.is_json and (data or request.content_length or request.form or request.files):
+        # (A form body may already have been parsed away from get_data, hence the other checks.)
+        raise BadRequest("send a JSON object with Content-Type: application/json")
+    if not data:
+        return
+    if request.mimetype_params.get("charset", "utf-8").lower().replace("_", "-") not in ("utf-8", "utf8"):
+        raise BadRequest("send the JSON body as UTF-8")
+    try:
+        payload = strict_json.decode(data)
+    except strict_json.MalformedJSON as error:
+        raise BadRequest(str(error), error.field) from None
+    if not isinstance(payload, dict):
+        raise BadRequest("the body is not a JSON object")
+    g.json_payload = payload
 
 
 def _body(allowed: set[str]) -> dict[str, Any]:
     """The JSON object of the request; wrong content type, bad JSON or unknown keys are 400."""
     if not request.is_json:
         raise BadRequest("send a JSON object with Content-Type: application/json")
-    try:
-        payload = request.get_json(silent=True)
-    except RecursionError:  # nesting deeper than the parser goes
-        raise BadRequest("the body is nested too deeply") from None
+    payload = g.get("json_payload")
     if not isinstance(payload, dict):
         raise BadRequest("the body is not a JSON object")
     unknown = sorted(set(payload) - allowed)
     if unknown:
-        raise BadRequest(f"unknown field {unknown[0]!r}", unknown[0])
-    try:
-        for key, value in payload.items():
-            _check_text(value, key)
-    except RecursionError:
-        raise BadRequest("the body is nested too deeply") from None
+        raise BadRequest(f"unknown field {unknown[0]!r}", unknown[0], accepted=sorted(allowed))
+    for key, value in payload.items():
+        _check_text(value, key)
     return payload
 
 
@@ -90,11 +124,30 @@ def _string(payload: dict[str, Any], key: str, required: bool = False) -> str | 
 json_body, string_field = _body, _string
 
 
+# What an Integer column holds on every engine (PostgreSQL's integer is 32-bit).
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+
+
+def integer_field(payload: dict[str, Any], key: str, *, required: bool = False, least: int = INT32_MIN,
+                  most: int = INT32_MAX) -> int | None:
+    """An integer field: not a bool, not a float, within [least, most] (by default what an Integer column holds)."""
+    value = payload.get(key)
+    if value is None:
+        if required:
+            raise InvalidInput(key, f"{key} is required", reason="required")
+        return None
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise InvalidInput(key, f"{key} must be an integer")
+    if not least <= value <= most:
+        raise InvalidInput(key, f"{key} must be between {least} and {most}", reason="out_of_range")
+    return value
+
+
 def _version(payload: dict[str, Any], required: bool) -> int | None:
     value = payload.get("version")
     if value is None and not required:
         return None
-    if not isinstance(value, int) or isinstance(value, bool):
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= INT32_MAX:
         raise InvalidInput("version", "version must be the integer you last read", reason="required")
     return value
 

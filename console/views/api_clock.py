@@ -267,7 +267,7 @@ def snooze_notification(notification_id: int) -> Any:
     session = get_session()
     notification = _mine(notification_id)
     now = utcnow()
-    notifications.snooze(session, notification=notification, minutes=payload["minutes"],
+    notifications.snooze(session, notification=notification, minutes=payload.get("minutes"),
                          reason=_string(payload, "reason"), actor=current_actor(), now=now)
     session.commit()
     return jsonify(notification_json(notification, now))

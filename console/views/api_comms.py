@@ -14,7 +14,7 @@ from console import current_actor, permissions
 from console.db import get_session
 from console.i18n import team_zone
 from console.errors import api_error
-from console.views.api import bp, json_body, string_field
+from console.views.api import bp, integer_field, json_body, string_field
 from console.views.api_clock import _deadlines_json, _optional_body, _person_id, _time, update_json
 from incidents import comms, deadlines, scripts, service, talking_points
 from incidents.comms_models import TalkingPoints, UpdateDraft
@@ -262,9 +262,7 @@ def confirm_talking_points(reference: str) -> Any:
     session = get_session()
     incident = service.get_incident(session, reference)
     current = talking_points.latest(session, incident)
-    version = payload.get("version")
-    if not isinstance(version, int) or isinstance(version, bool):
-        raise InvalidInput("version", "version must be the number you read", reason="required")
+    version = integer_field(payload, "version", required=True)
     if current is None or current.version != version:
         return api_error(409, "stale_talking_points", "a newer version came out; read it, then confirm", "version",
                          current=current.version if current else None)

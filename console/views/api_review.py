@@ -9,7 +9,7 @@ from flask import jsonify, request
 from console import current_actor
 from console.db import get_session
 from console.i18n import team_zone
-from console.views.api import bp, json_body, string_field
+from console.views.api import bp, integer_field, json_body, string_field
 from console.views.report_pages import csv_response, parse_period
 from incidents import cases, reports, reviews, service
 from incidents.errors import InvalidInput
@@ -100,9 +100,8 @@ def save_review(reference: str) -> Any:
     session = get_session()
     incident = service.get_incident(session, reference)
     payload = json_body({*reviews.TEXT_FIELDS, "links", "version"})
-    version = payload.pop("version", None)
-    if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
-        raise InvalidInput("version", "version must be the integer you last read")
+    version = integer_field(payload, "version")
+    payload.pop("version", None)
     for field in reviews.TEXT_FIELDS:
         string_field(payload, field)
     if "links" in payload and not isinstance(payload["links"], list):

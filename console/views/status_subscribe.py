@@ -1,6 +1,7 @@
 """Subscribing on the public status page (no login): the form, the confirmation and unsubscribe links.
 
-Never cached (the form carries a CSRF token; the links change state). Bad input comes back
+Never cached (the form carries a CSRF token; the links' pages carry their token). Opening a
+link from a mail changes nothing: its page has the button that does. Bad input comes back
 in the form with the message at the field and status 422; a flood gets 429 with the wait.
 """
 
@@ -19,6 +20,7 @@ from console.views.status_public import _render, public_locale
 from incidents import subscribers
 from incidents.errors import InvalidInput, NotFound
 from incidents.publicity import all_components
+from incidents.subscriber_models import SubscriberState
 from console.clock import utcnow
 
 bp = Blueprint("subscribe", __name__)
@@ -91,14 +93,35 @@ def subscribe() -> Any:
                  subscriber=done.subscriber, secret=done.secret)
 
 
-@bp.get("/status/subscribe/confirm/<token>")
+def _named(token: str) -> Any:
+    """The subscriber a link names, or None (the caller answers the "not valid" page)."""
+    try:
+        return subscribers.by_token(get_session(), token)
+    except NotFound:
+        return None
+
+
+def _not_valid() -> Any:
+    return _page("public/subscription.html", 404, outcome="unknown", subscriber=None)
+
+
+# Opening a link from a mail (GET) only shows a page with a button: mail scanners and link
+# previews open every link, and must not confirm or end a subscription. The button POSTs to
+# the same address without a CSRF token: the unguessable token in the URL is the proof.
+@bp.route("/status/subscribe/confirm/<token>", methods=["GET", "POST"])
 def confirm(token: str) -> Any:
-    """The confirmation link from the mail: one click starts the subscription."""
+    """The confirmation link from the mail: the page asks, its button starts the subscription."""
     session = get_session()
+    if request.method == "GET":
+        subscriber = _named(token)
+        if subscriber is None:
+            return _not_valid()
+        outcome = "confirmed" if subscriber.state == SubscriberState.ACTIVE else "ask_confirm"
+        return _page("public/subscription.html", outcome=outcome, subscriber=subscriber)
     try:
         subscriber = subscribers.confirm(session, token=token, actor=current_actor(), now=utcnow())
     except NotFound:
-        return _page("public/subscription.html", 404, outcome="unknown", subscriber=None)
+        return _not_valid()
     except InvalidInput as error:
         session.rollback()
         return _page("public/subscription.html", 410, outcome="expired", subscriber=None,
@@ -109,11 +132,18 @@ def confirm(token: str) -> Any:
 
 @bp.route("/status/unsubscribe/<token>", methods=["GET", "POST"])
 def unsubscribe(token: str) -> Any:
-    """The unsubscribe link in every message: one click, no login (POST for mail clients' one-click)."""
+    """The unsubscribe link in every message: the page asks, its button (or a mail client's RFC 8058
+    one-click POST, `List-Unsubscribe=One-Click`) ends the subscription; no login."""
     session = get_session()
+    if request.method == "GET":
+        subscriber = _named(token)
+        if subscriber is None:
+            return _not_valid()
+        outcome = "unsubscribed" if subscriber.state == SubscriberState.UNSUBSCRIBED else "ask_unsubscribe"
+        return _page("public/subscription.html", outcome=outcome, subscriber=subscriber)
     try:
         subscriber = subscribers.unsubscribe(session, token=token, actor=current_actor(), now=utcnow())
     except NotFound:
-        return _page("public/subscription.html", 404, outcome="unknown", subscriber=None)
+        return _not_valid()
     session.commit()
     return _page("public/subscription.html", outcome="unsubscribed", subscriber=subscriber)

@@ -151,6 +151,8 @@ def build_email(config: dict[str, Any], message: Message, *, now: float | None =
     unsubscribe = _unsubscribe_target(message.unsubscribe_url)
     if unsubscribe:
         mail["List-Unsubscribe"] = f"<{unsubscribe}>"
+        # RFC 8058: mail clients may POST this to the link to unsubscribe in one click.
+        mail["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
 
     link = safe_link(message.url)
     text = message.text.strip()

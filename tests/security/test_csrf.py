@@ -26,6 +26,9 @@ EXEMPT = {
     # RFC 8058 one-click unsubscribe: mail clients POST `List-Unsubscribe=One-Click` with no form
     # and no session; the unguessable token in the URL is the proof, and it only ends a subscription.
     "subscribe.unsubscribe": "RFC 8058 one-click unsubscribe",
+    # The confirmation page's button posts back to the mail's link: the token in it is the
+    # proof, and it only starts a subscription its owner asked for (opening the link does nothing).
+    "subscribe.confirm": "the confirmation link's button",
 }
 
 PROTECTED = frozenset({

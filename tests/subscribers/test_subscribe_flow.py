@@ -33,7 +33,7 @@ def test_double_opt_in_then_updates_then_one_click_unsubscribe(sub_app, client, 
     [subscriber] = _subscribers(engine)
     assert subscriber.state == SubscriberState.PENDING
 
-    confirmed = client.get(link_in(confirmation, r"/status/subscribe/confirm/[\w-]+"))
+    confirmed = client.post(link_in(confirmation, r"/status/subscribe/confirm/[\w-]+"))
     assert confirmed.status_code == 200 and "订阅已确认" in confirmed.text
     reference = publish("已定位原因，正在切换备用通道")
     assert deliver().delivered == 1
@@ -42,19 +42,20 @@ def test_double_opt_in_then_updates_then_one_click_unsubscribe(sub_app, client, 
     assert "已定位原因，正在切换备用通道" in plain_text(update)
     assert f"http://status.example.com/status/incidents/{reference}" in plain_text(update)
 
-    unsubscribed = client.get(link_in(update, r"/status/unsubscribe/[\w-]+"))
+    unsubscribed = client.post(link_in(update, r"/status/unsubscribe/[\w-]+"))
     assert unsubscribed.status_code == 200 and "已退订" in unsubscribed.text
     publish("已恢复", reference=reference)
     assert deliver().claimed == 0
     assert len(smtp_server.handler.envelopes) == 2
-    # The link stays harmless when clicked again, and a mail client's one-click POST works too.
-    assert client.post(link_in(update, r"/status/unsubscribe/[\w-]+")).status_code == 200
+    # The link stays harmless when used again, and a mail client's one-click POST works too.
+    assert client.post(link_in(update, r"/status/unsubscribe/[\w-]+"),
+                       data={"List-Unsubscribe": "One-Click"}).status_code == 200
 
 
 def test_english_subscriber_gets_english_and_a_second_request_only_a_notice(sub_app, client, smtp_server, deliver, publish) -> None:  # noqa: ANN001, F811, E501
     client.post("/status/subscribe?lang=en", data={"kind": "email", "email": "ops@example.org", "scope": "all"})
     deliver()
-    client.get(link_in(smtp_server.handler.envelopes[0], r"/status/subscribe/confirm/[\w-]+"))
+    client.post(link_in(smtp_server.handler.envelopes[0], r"/status/subscribe/confirm/[\w-]+"))
     # Someone subscribes the address again: the subscription stays as it was, the owner is told.
     again = client.post("/status/subscribe", data={"kind": "email", "email": "OPS@example.org", "scope": "all"})
     assert again.status_code == 200
