@@ -98,6 +98,9 @@ def crisis(engine, database_url):  # noqa: ANN001, ANN201
                                      display_name="管理员", locale="en", actor=Actor.system("test"), now=FIXED_NOW)
         _token, secret = accounts.create_token(session, name="bad-input", role="admin", user_id=admin.id,
                                                actor=Actor.system("test"), now=FIXED_NOW)
+        # The person the /users/<username> routes are walked on (not the admin whose token walks).
+        accounts.create_user(session, username="bad-input-agent", password=PASSWORD, role="agent",
+                             display_name="坐席", locale="en", actor=Actor.system("test"), now=FIXED_NOW)
         session.commit()
         owner_id, owner_username = admin.id, admin.username
     client = app.test_client()
@@ -162,6 +165,7 @@ def _parameters(call, seeded) -> dict[str, Any]:  # noqa: ANN001
         "purpose": "progress",
         "day": "2030-01-01",
         "name": "summary",
+        "username": "bad-input-agent",
     }
 
 
