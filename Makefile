@@ -25,7 +25,7 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -n auto --maxprocesses=4 --dist loadscope
 
-## The inner loop (about a minute): unit and integration tests on SQLite only, without
+## The inner loop (~1000 tests, about 2 min on two idle cores): unit and integration tests on SQLite only, without
 ## browsers, the fault suite, the fuzzers or the tests marked slow.
 test-fast: $(STAMP)
 	CRISIS_TEST_POSTGRES_URL= CI= $(BIN)/python -m pytest -n auto --maxprocesses=4 --dist loadscope \
