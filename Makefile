@@ -25,8 +25,8 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -n auto --maxprocesses=4 --dist loadscope
 
-## The inner loop (~1000 tests, about 2 min on two idle cores): unit and integration tests on SQLite only, without
-## browsers, the fault suite, the fuzzers or the tests marked slow.
+## The inner loop (~1000 tests, about 2 min on two idle cores): unit and integration tests on
+## SQLite only, without browsers, the fault suite, the fuzzers or the tests marked slow.
 test-fast: $(STAMP)
 	CRISIS_TEST_POSTGRES_URL= CI= $(BIN)/python -m pytest -n auto --maxprocesses=4 --dist loadscope \
 	  -m "not slow and not postgres" --ignore=tests/browser --ignore=tests/faults --ignore=tests/fuzz
