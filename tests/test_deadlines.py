@@ -339,6 +339,37 @@ def test_two_workers_never_take_the_same_step(engine, db_session) -> None:  # no
         sa.select(sa.func.count(TimelineEvent.id)).where(TimelineEvent.kind == EventKind.DEADLINE_MISSED)) == 1
 
 
+def test_a_worker_that_read_a_step_before_another_took_it_does_not_take_it_again(engine, db_session) -> None:  # noqa: ANN001
+    """The claim's UPDATE re-checks the stage it read: the second worker here takes the step in
+    the window between the first one's read and its claim, every time (a hook on the first
+    worker's connection runs it just before that claim)."""
+    _open(db_session)
+    db_session.commit()
+    reminder_due = T0 + minutes(4)  # the first notice's reminder, which leaves the deadline's state as it is
+    first = sa.orm.Session(engine, expire_on_commit=False)
+    second = sa.orm.Session(engine, expire_on_commit=False)
+    cut_in: list[escalation.FireReport] = []
+
+    def second_worker_cuts_in(_conn, _cursor, statement: str, *_args) -> None:  # noqa: ANN001
+        if statement.lstrip().upper().startswith("UPDATE DEADLINE ") and not cut_in:
+            cut_in.append(escalation.fire_due(second, now=reminder_due, zone=SHANGHAI))
+            second.commit()
+
+    connection = first.connection()
+    sa.event.listen(connection, "before_cursor_execute", second_worker_cuts_in)
+    try:
+        late = escalation.fire_due(first, now=reminder_due, zone=SHANGHAI)
+        first.commit()
+    finally:
+        sa.event.remove(connection, "before_cursor_execute", second_worker_cuts_in)
+        first.close()
+        second.close()
+    assert [report.steps for report in cut_in] == [1]
+    assert (late.steps, late.lost_claims) == (0, 1)
+    assert db_session.scalar(
+        sa.select(sa.func.count(TimelineEvent.id)).where(TimelineEvent.kind == EventKind.DEADLINE_REMINDED)) == 1
+
+
 def test_a_person_meeting_it_wins_over_the_worker(engine, db_session) -> None:  # noqa: ANN001
     incident = _open(db_session)
     db_session.commit()

@@ -19,7 +19,7 @@ from incidents import accounts, service
 from incidents.actors import Actor
 from incidents.models import Role
 from incidents.timeutil import utcnow
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, empty_tables
 
 SMTP_PASSWORD = "smtp-pass-7d1e0b"
 WEBHOOK_SECRET = "whsec-91c2aa7e-4b0d-83f1"
@@ -52,6 +52,7 @@ def _csrf(page: str) -> str:
 
 
 def test_a_day_of_requests_logs_json_lines_without_secrets(engine, database_url, captured) -> None:  # noqa: ANN001
+    empty_tables(engine)  # its own app on the shared database: what an earlier test left must not be there
     app = create_app({"TESTING": True, "DATABASE_URL": database_url, "ENGINE": engine, "SECRET_KEY": APP_SECRET,
                       "SMTP_HOST": "127.0.0.1", "SMTP_PASSWORD": SMTP_PASSWORD, "PUBLIC_URL": "http://localhost"})
     sessions = app.extensions["db_sessionmaker"]

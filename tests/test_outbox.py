@@ -233,6 +233,62 @@ def test_two_rounds_at_once_never_deliver_a_row_twice(sessions, db_session, http
         assert session.scalar(sa.select(sa.func.count(DeliveryAttempt.id))) == len(keys)
 
 
+def test_of_two_workers_that_saw_the_same_row_due_only_the_first_claims_it(sessions, db_session) -> None:  # noqa: ANN001
+    """The claim re-checks, in its own UPDATE, that the row is still due and unleased: the
+    race two rounds at once can only sometimes hit is held open here, step by step."""
+    channel = webhook(db_session, "值班群", "http://127.0.0.1:9/hook", now=NOW)
+    row = queue(db_session, channel, "k-raced", now=NOW)
+    first_lease = NOW + outbox.lease_for(5.0)
+    with sessions() as first, sessions() as second:
+        # Both read the row as due before either claims it.
+        assert outbox.due_ids(first, NOW) == outbox.due_ids(second, NOW) == [row.id]
+        assert [item.id for item in outbox.claim(first, [row.id], now=NOW, lease_until=first_lease)] == [row.id]
+        first.commit()
+        assert outbox.claim(second, [row.id], now=NOW, lease_until=first_lease + timedelta(seconds=1)) == []
+        second.commit()
+    assert fresh(sessions, row.id).lease_until == first_lease
+
+
+def test_a_worker_that_lost_its_lease_cannot_overwrite_its_successors_outcome(
+    sessions, db_session, http_server, closed_port,  # noqa: ANN001, F811
+) -> None:
+    channel = webhook(db_session, "值班群", http_server.url("/hook"), now=NOW)
+    row = queue(db_session, channel, "k-fenced", now=NOW)
+    # Worker A's send is held at the receiver (which then accepts it) until the test lets it go.
+    http_server.set(200, delay=60)
+    late: dict[str, outbox.DeliveryReport] = {}
+    worker_a = threading.Thread(target=lambda: late.update(report=deliver(sessions, NOW, timeout=30.0)))
+    worker_a.start()
+    try:
+        arrived = threading.Event()
+        for _ in range(200):
+            if http_server.requests:
+                arrived.set()
+                break
+            arrived.wait(0.05)
+        assert arrived.is_set(), "worker A's send never reached the receiver"
+        # A's lease runs out; worker B takes the row over, finds the receiver gone and records a retry.
+        channel.config = {"url": f"http://127.0.0.1:{closed_port}/hook", "secret": None}
+        db_session.commit()
+        taken_over = NOW + outbox.lease_for(30.0) + timedelta(seconds=1)
+        successor = deliver(sessions, taken_over)
+        assert (successor.claimed, successor.retrying) == (1, 1)
+        recorded_by_b = fresh(sessions, row.id)
+    finally:
+        http_server.release.set()
+        worker_a.join(timeout=30)
+
+    # A's send succeeded, late: its outcome is not written over B's.
+    assert (late["report"].claimed, late["report"].lost_leases, late["report"].delivered) == (1, 1, 0)
+    stored = fresh(sessions, row.id)
+    assert stored.state == OutboxState.PENDING
+    assert (stored.attempts, stored.next_attempt_at, stored.last_error, stored.delivered_at, stored.lease_until) == (
+        1, taken_over + backoff_delay(1), "connection refused", None, None)
+    assert (recorded_by_b.attempts, recorded_by_b.next_attempt_at) == (stored.attempts, stored.next_attempt_at)
+    # Both attempts happened and both are logged, B's first.
+    assert [(attempt.at, attempt.ok) for attempt in attempts(sessions, row.id)] == [(taken_over, False), (NOW, True)]
+
+
 def test_a_leased_row_waits_for_its_lease_unless_a_new_worker_takes_over(sessions, db_session, http_server) -> None:  # noqa: ANN001, F811
     channel = webhook(db_session, "值班群", http_server.url("/hook"), now=NOW)
     # Claimed by a worker that died before recording anything.
