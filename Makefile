@@ -29,7 +29,7 @@ test: $(STAMP)
 ## SQLite only, without browsers, the fault suite, the fuzzers or the tests marked slow.
 test-fast: $(STAMP)
 	CRISIS_TEST_POSTGRES_URL= CI= $(BIN)/python -m pytest -n auto --maxprocesses=4 --dist loadscope \
-	  -m "not slow and not postgres" --ignore=tests/browser --ignore=tests/faults --ignore=tests/fuzz
+	  -m "not slow and not postgres" --ignore=tests/browser --ignore=tests/drills --ignore=tests/faults --ignore=tests/fuzz
 
 ## The suite without browsers with the wall clock a year ahead (libfaketime): no test may
 ## depend on today's date. Left out: the fault suite, which moves its worker's clock with
@@ -40,7 +40,7 @@ test-shifted: $(STAMP)
 	@test -n "$(LIBFAKETIME)" || { echo "libfaketime is missing: apt-get install faketime" >&2; exit 1; }
 	PYTHONPATH=tests/support/shifted_clock FAKETIME=+365d FAKETIME_DONT_FAKE_MONOTONIC=1 \
 	  LD_PRELOAD=$(LIBFAKETIME) $(BIN)/python -m pytest -n auto --maxprocesses=4 --dist loadscope \
-	  --ignore=tests/browser --ignore=tests/faults --ignore=tests/test_alertmanager_live.py
+	  --ignore=tests/browser --ignore=tests/drills --ignore=tests/faults --ignore=tests/test_alertmanager_live.py
 
 ## Extract messages and update the Chinese catalogue (then fill it, see console/translate.py).
 translations: $(STAMP)
