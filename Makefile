@@ -31,7 +31,7 @@ test-fast: $(STAMP)
 	CRISIS_TEST_POSTGRES_URL= CI= $(BIN)/python -m pytest -n auto --maxprocesses=4 --dist loadscope \
 	  -m "not slow and not postgres" --ignore=tests/browser --ignore=tests/drills --ignore=tests/faults --ignore=tests/fuzz
 
-## The suite without browsers with the wall clock a year ahead (libfaketime): no test may
+## The suite without browsers (nor the drills, which drive one) with the wall clock a year ahead (libfaketime): no test may
 ## depend on today's date. Left out: the fault suite, which moves its worker's clock with
 ## libfaketime itself (an outer FAKETIME would override it), and the live Alertmanager test:
 ## Alertmanager (Go) keeps the real clock and refuses alerts starting a year after its now.
