@@ -4,7 +4,7 @@ ZH = {
     # Domain error reasons
     "This deadline is already met.": "这个时限已经完成了。",
     "This deadline was already waived.": "这个时限已经免除了。",
-    "Only a complaint's clock can be paused.": "只有投诉事件可以暂停计时。",
+    "Only a complaint's clock can be paused.": "只有客诉事件可以暂停计时。",
     "The clock is already paused.": "计时已经处于暂停状态。",
     "The clock is not paused.": "计时没有暂停。",
     "There is no such step in this playbook.": "预案里没有这一步。",

@@ -2,7 +2,7 @@
 
 ZH = {
     # Domain error reasons
-    "The six-step case is for complaints and public opinion.": "六步法只用于投诉和舆情事件。",
+    "The six-step case is for complaints and public opinion.": "六步法只用于客诉和舆情事件。",
     "Record the facts first: a plan cannot be agreed before the facts are on record.": "请先记录事实：事实未核实前不能确定方案。",
     "Agree the plan before recording its execution.": "请先确定方案，再记录沟通与执行。",
     "This time is already past; choose a later one.": "这个时间已经过去了，请选一个更晚的时间。",
@@ -84,7 +84,7 @@ ZH = {
     "Figures": "数据",
     "frozen when the review was completed": "完成复盘时固定的数据",
     "live, computed by the system": "系统实时计算",
-    "Time to acknowledge": "响应用时",
+    "Time to acknowledge": "认领用时",
     "Time to first public notice": "首次公告用时",
     "Time to resolve": "恢复用时",
     "Update cadence kept": "更新节奏达标率",
@@ -133,7 +133,7 @@ ZH = {
     "To": "到",
     "Show": "查看",
     "Incidents opened from %(start)s to %(end)s.": "%(start)s 至 %(end)s 期间发起的事件。",
-    "Time to acknowledge (median / p90)": "响应用时（中位数 / P90）",
+    "Time to acknowledge (median / p90)": "认领用时（中位数 / P90）",
     "Time to resolve (median / p90)": "恢复用时（中位数 / P90）",
     "Open action items": "未完成的改进项",
     "Overdue action items": "逾期的改进项",
@@ -145,7 +145,7 @@ ZH = {
     "By kind": "按类型",
     "By severity": "按级别",
     "By source": "按来源",
-    "Complaint categories": "投诉分类",
+    "Complaint categories": "客诉分类",
     "Deadline adherence by rule": "各时限规则的达成情况",
     "On time": "按时率",
     "No deadlines in this period.": "这段时间没有时限。",

@@ -22,10 +22,10 @@ ZH = {
     # Report exports for people.
     "Reference": "编号",
     "Opened at": "开始时间",
-    "Acknowledged at": "确认时间",
+    "Acknowledged at": "认领时间",
     "Resolved at": "解决时间",
     "Closed at": "关闭时间",
-    "Seconds to acknowledge": "确认用时（秒）",
+    "Seconds to acknowledge": "认领用时（秒）",
     "Seconds to resolve": "解决用时（秒）",
     "Rule code": "规则代码",
     "Met at": "完成时间",
