@@ -63,7 +63,7 @@ ZH = {
     # Playbooks
     "the incident is opened": "事件创建",
     "the incident is acknowledged": "事件被认领",
-    "each public update": "每次发布对外通报",
+    "each public update": "每次发布对外公告",
     "the incident is resolved": "事件解决",
     "the status becomes “%(status)s”": "状态变为“%(status)s”",
     "Due after (min)": "到期时间（分钟）",
@@ -185,8 +185,7 @@ ZH = {
     "delivered": "送达",
     "failed": "失败",
     "No attempts yet.": "尚无发送记录。",
-    "Group chats and mailboxes that hear about reminders and overdue deadlines, in addition to the bell.":
-        "除站内通知外，到期提醒和超时升级还会发到这些群聊和邮箱。",
+    "Group chats and mailboxes that hear about reminders and overdue deadlines, in addition to the bell.": "除站内通知外，时限到期提醒和超时升级还会发到这些群聊和邮箱。",
     # Calendar
     "New Year's Day": "元旦",
     "Spring Festival": "春节",

@@ -11,7 +11,7 @@ ZH = {
     "The review is already completed or waived.": "复盘已完成或已免除。",
     "Fill in the required fields before completing the review.": "请先填写必填项，再完成复盘。",
     "Resolve the incident before completing its review.": "请先将事件标记为已恢复，再完成复盘。",
-    "Link only updates and mentions of this incident.": "只能关联本事件的公告和舆情。",
+    "Link only updates and mentions of this incident.": "只能关联本事件的公告和提及。",
     "This action item is already settled.": "这个改进项已经处理完毕。",
     # Timeline
     "recorded a step of the six-step case": "记录了六步法的一步",
@@ -103,7 +103,7 @@ ZH = {
     "Export Markdown": "导出 Markdown",
     "Print": "打印",
     "What happened and why": "经过与原因",
-    "Links to updates and mentions": "关联的公告与舆情",
+    "Links to updates and mentions": "关联的公告与提及",
     "Save the draft": "保存草稿",
     "Action items": "改进项",
     "Note (a reason is required to drop it)": "备注（放弃时必须写明理由）",
