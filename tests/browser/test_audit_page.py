@@ -45,8 +45,8 @@ def test_admin_finds_a_change_reads_its_diff_and_its_request(live_server: LiveSe
     page.get_by_role("link", name="审计日志").click()
     expect(page.get_by_role("heading", name="审计日志")).to_be_visible()
     moved = page.locator(".audit-record", has_text="incident.status_changed")
-    expect(moved.locator("del")).to_have_text("investigating")
-    expect(moved.locator("ins").first).to_have_text("identified")
+    expect(moved.locator("del")).to_have_text("排查中")  # the reader's words, not the stored codes
+    expect(moved.locator("ins").first).to_have_text("已确认原因")
     expect(page.locator(".audit-record", has_text="user.signed_in")).to_contain_text("李静")
 
     page.get_by_label("操作", exact=True).fill("incident.")
