@@ -128,7 +128,7 @@ def queue_message(
     unsubscribe = unsubscribe_link(subscriber)
     message = Message(
         idempotency_key=key, subject=subject, text=text, event=event, url=url, unsubscribe_url=unsubscribe,
-        payload={"meta": {"unsubscribe": unsubscribe}, **(payload or {})},
+        language=subscriber.language, payload={"meta": {"unsubscribe": unsubscribe}, **(payload or {})},
     )
     row = OutboxMessage(
         idempotency_key=key, subscriber_id=subscriber.id, incident_id=incident_id, event=event,

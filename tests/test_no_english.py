@@ -258,3 +258,16 @@ def test_every_page_and_export_reads_in_chinese(app, client, api_as) -> None:  #
         if words:
             found[url] = words
     assert not found, "\n".join(f"{url}: {' '.join(sorted(words))}" for url, words in sorted(found.items()))
+
+
+@pytest.mark.parametrize(("language", "said", "not_said"), [("zh", "退订", "Unsubscribe"), ("en", "Unsubscribe", "退订")])
+def test_a_subscriber_s_mail_says_unsubscribe_in_their_language(language: str, said: str, not_said: str) -> None:
+    from incidents.channels.base import Message
+    from incidents.channels.email import build_email
+
+    message = Message(idempotency_key="k1", subject="【排查中】部分用户下单失败", text="我们正在排查", event="incident.update",
+                      url="https://status.example.cn/status", unsubscribe_url="https://status.example.cn/status/unsubscribe/t",
+                      language=language)
+    mail = build_email({"from_addr": "status@example.cn", "to": ["a@example.cn"]}, message)
+    bodies = [part.get_content() for part in mail.iter_parts()]
+    assert all(said in body and not_said not in body for body in bodies)
