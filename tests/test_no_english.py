@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from incidents import accounts, escalation, holding, service
+from incidents import accounts, escalation, holding, maintenance, service
 from incidents.actors import Actor
 from incidents.models import Incident, Role
 from incidents.monitor_models import MonitorSource
@@ -142,6 +142,7 @@ def _seed_mention_incident(session) -> Incident:  # noqa: ANN001
 def seed_crisis(app, api_as) -> dict[str, Any]:  # noqa: ANN001
     """The whole crisis; returns the admin who reads it and the incidents' references."""
     app.config["CLOCK"] = lambda: T0 + timedelta(minutes=30)
+    app.config["ALLOWED_NETWORKS"] = ["127.0.0.1/32"]  # the webhook subscriber points at this machine
     with app.extensions["db_sessionmaker"]() as session:
         admin = _person(session, Role.ADMIN, "chief", "王值班")
         owner = _person(session, Role.AGENT, "li", "李客服")
@@ -186,7 +187,31 @@ def seed_crisis(app, api_as) -> dict[str, Any]:  # noqa: ANN001
     assert duty("POST", f"/api/v1/incidents/{ref}/transitions", json={"to": "resolved"}).status_code == 200
     completed = duty("POST", f"/api/v1/incidents/{ref}/review/complete")
     assert completed.status_code == 200, completed.text
+    _seed_settings(app, duty)
     return ids
+
+
+def _seed_settings(app, admin) -> None:  # noqa: ANN001
+    """What the admin pages list: a component, subscribers, a maintenance, a team channel, a matching rule."""
+    component = admin("POST", "/api/v1/components", json={"name": "支付服务"})
+    assert component.status_code == 201, component.text
+    for body in ({"kind": "email", "email": "ops@example.cn"},
+                 {"kind": "webhook", "url": "http://127.0.0.1:9/status-hook"}):
+        added = admin("POST", "/api/v1/subscribers", json=body)
+        assert added.status_code == 201, added.text
+    channel = admin("POST", "/api/v1/channels", json={
+        "name": "值班群", "kind": "webhook", "config": {"url": "https://hooks.example.com/duty", "secret": None},
+        "escalations": True})
+    assert channel.status_code == 201, channel.text
+    rule = admin("POST", "/api/v1/rules", json={"name": "鲜果多", "brand": "鲜果多", "negative_terms": {"结块": 1},
+                                               "critical_terms": ["12315"], "severity": "P2"})
+    assert rule.status_code == 201, rule.text
+    with app.extensions["db_sessionmaker"]() as session:
+        start = T0 + timedelta(days=1)
+        maintenance.schedule_maintenance(session, data={
+            "title": "支付系统升级", "body": "期间支付可能短暂失败", "scheduled_start": start,
+            "scheduled_end": start + timedelta(hours=1)}, actor=CHIEF, now=T0)
+        session.commit()
 
 
 # --- the pages ---------------------------------------------------------------------------------
@@ -201,12 +226,22 @@ def _argument_values(app, ids: dict[str, Any]) -> dict[str, list[Any]]:  # noqa:
     from incidents.models import Deadline
     from incidents.outreach_models import AffectedContact as Contact
 
+    from incidents.models import TeamChannel
+    from incidents.scripts import PURPOSES
+    from incidents.monitor_models import MonitorRule
+    from incidents.public_models import Component, Maintenance
+    from incidents.subscriber_models import Subscriber
+
+    def ids_of(column: Any) -> list[int]:
+        return list(session.scalars(sa.select(column).limit(3)))
+
     with app.extensions["db_sessionmaker"]() as session:
-        deadline_ids = list(session.scalars(sa.select(Deadline.id).limit(3)))
-        contact_ids = list(session.scalars(sa.select(Contact.id)))
-        references = list(session.scalars(sa.select(Incident.reference)))
-    return {"reference": references, "name": list(DATASETS), "kind": ["outage", "public_opinion", "complaint"],
-            "deadline_id": deadline_ids, "contact_id": contact_ids}
+        return {"reference": list(session.scalars(sa.select(Incident.reference))), "name": list(DATASETS),
+                "kind": ["outage", "public_opinion", "complaint"], "deadline_id": ids_of(Deadline.id),
+                "contact_id": ids_of(Contact.id), "component_id": ids_of(Component.id),
+                "subscriber_id": ids_of(Subscriber.id), "maintenance_id": ids_of(Maintenance.id),
+                "channel_id": ids_of(TeamChannel.id), "rule_id": ids_of(MonitorRule.id),
+                "source_id": ids_of(MonitorSource.id), "purpose": list(PURPOSES)}
 
 
 def _urls(app, ids: dict[str, Any]) -> list[str]:  # noqa: ANN001

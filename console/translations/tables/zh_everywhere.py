@@ -45,4 +45,9 @@ ZH = {
     # The review's Markdown export.
     "Figure": "指标",
     "Reason": "原因",
+    # A subscriber's deliveries, by what they were.
+    "Incident update": "事件进展",
+    "Maintenance notice": "维护通知",
+    "Confirmation request": "订阅确认请求",
+    "Already subscribed notice": "已订阅提醒",
 }
