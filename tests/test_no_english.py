@@ -162,8 +162,11 @@ def seed_crisis(app, api_as) -> dict[str, Any]:  # noqa: ANN001
     steps = {
         "prejudge": {"real_want": "退货并道歉", "category": "logistics"},
         "facts": {"when": "昨晚八点", "who": "王女士", "impact": "奶粉结块", "demand": "退货"},
+        "responsibility": {"party": "company", "reasons": "仓库除湿设备故障"},
         "plan": {"action": "全额退款并补偿优惠券", "executor": "李客服",
                  "by_when": (T0 + timedelta(days=1)).astimezone(SHANGHAI).strftime("%Y-%m-%dT%H:%M")},
+        "execute": {"communicated": "已电话告知退款和补偿安排", "customer_confirmed": True, "confirmation": "电话确认"},
+        "review": {"lessons": "仓储环境需每日巡检"},
     }
     for step, fields in steps.items():
         recorded = duty("POST", f"/api/v1/incidents/{ref}/case/{step}", json={"fields": fields})
