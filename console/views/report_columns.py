@@ -10,6 +10,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
+from console.actor_labels import actor_name
 from console.labels import KIND_LABELS, SEVERITY_LABELS, SOURCE_LABELS, STATUS_LABELS
 from console.outreach_labels import COMPENSATION_NAMES, OFFER_NAMES, PLATFORM_NAMES, RESULT_NAMES
 from console.review_labels import ACTION_STATUS_LABELS
@@ -64,6 +65,8 @@ COLUMN_LABELS = {
     "day": _l("Day"),
     "root_cause": _l("Root cause"),
 }
+# Columns holding who did something: the console's own actors are named in the reader's language.
+ACTOR_COLUMNS = {"by"}
 # A code column a person does not need beside its named twin.
 CODE_TWINS = {"value": "label", "rule": "name"}
 DEADLINE_STATE_LABELS = {
@@ -93,6 +96,11 @@ def for_people(dataset: str, header: list[str], rows: list[list[Any]]) -> tuple[
     tables = VALUE_LABELS.get(dataset, {})
     kept = [i for i, code in enumerate(header) if CODE_TWINS.get(code) not in header]
     columns = [tables.get(header[i]) for i in kept]
-    named = [[str(table[row[i]]) if table and isinstance(row[i], str) and row[i] in table else row[i]
-              for table, i in zip(columns, kept, strict=True)] for row in rows]
+
+    def cell(table: dict[str, Any] | None, i: int, value: Any) -> Any:
+        if header[i] in ACTOR_COLUMNS:
+            return actor_name(value)
+        return str(table[value]) if table and isinstance(value, str) and value in table else value
+
+    named = [[cell(table, i, row[i]) for table, i in zip(columns, kept, strict=True)] for row in rows]
     return [str(COLUMN_LABELS.get(header[i], header[i])) for i in kept], named
