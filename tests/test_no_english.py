@@ -1,8 +1,9 @@
 """A Chinese reader sees no English: every console page, public page and export after a full crisis.
 
-The crisis is seeded in Chinese (an outage raised by alerts with updates, escalations and a
-holding statement; a complaint with its six-step case, affected customers, outreach and
-compensation, and a completed review; a public-opinion incident from a mention). Then every
+The crisis is seeded in Chinese (an outage with updates, escalations and a holding statement;
+an incident raised by Alertmanager's alerts; a complaint with its six-step case, affected customers, outreach and
+compensation, and a completed review; a public-opinion incident from a mention; the admin
+pages' components, subscribers, maintenance, channels and rules). Then every
 GET route of the console is rendered for a Chinese-speaking admin and its visible text (and the
 title/placeholder/aria-label/alt attributes) is searched for English words outside an allowlist.
 """
@@ -35,7 +36,8 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 T0 = FIXED_NOW
 CHIEF = Actor(label="王值班")
 
-# Words a Chinese page may show as they are: product and protocol names, units, codes.
+# Words a Chinese page may show as they are: product and protocol names, units, codes, and the
+# language switcher's "English" (a language is named in its own words).
 ALLOWED = {
     "weibo", "douyin", "xiaohongshu", "tieba", "alertmanager", "grafana", "prometheus", "api", "csv", "url", "urls",
     "smtp", "http", "https", "json", "atom", "rss", "id", "inc", "webhook", "markdown", "md", "p1", "p2", "p3", "p4",
