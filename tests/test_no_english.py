@@ -313,6 +313,12 @@ def test_every_page_and_export_reads_in_chinese(app, client, api_as) -> None:  #
         words = english_words(_readable(response))
         if words:
             found[url] = words
+    # The public reads the status pages without signing in: Chinese by default.
+    visitor = app.test_client()
+    for url in [u for u in _urls(app, ids) if u.startswith(("/status", "/history"))]:
+        response = visitor.get(url)
+        if response.status_code == 200 and (words := english_words(_readable(response))):
+            found[f"{url} (not signed in)"] = words
     assert not found, "\n".join(f"{url}: {' '.join(sorted(words))}" for url, words in sorted(found.items()))
 
 
