@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
+from console.actor_labels import actor_name
 from incidents.lifecycle import Kind, Severity, Source, Status
 from incidents.models import EventKind, Role
 
@@ -116,13 +117,19 @@ FIELD_LABELS = {
     "commander_id": _l("Commander"),
     "comms_lead_id": _l("Comms lead"),
     "status": _l("Status"),
+    "public_title": _l("Public title"),
+    "public_title_en": _l("Public title in English"),
+    "internal_only": _l("Internal only"),
 }
+YES_NO = {True: _l("Yes"), False: _l("No")}
 
 
 def value_label(field: str, value: str | None) -> str:
     """A stored value (enum value or name) as people read it."""
     if value in (None, ""):
         return "—"
+    if isinstance(value, bool):
+        return str(YES_NO[value])
     tables = {"kind": (Kind, KIND_LABELS), "severity": (Severity, SEVERITY_LABELS),
               "status": (Status, STATUS_LABELS)}
     if field in tables:
@@ -141,7 +148,8 @@ def waive_reason(reason: str) -> str:
 
 
 def init_app(app: Flask) -> None:
-    """Expose the label tables to every template."""
+    """Expose the label tables to every template, and `|actor` for who did something."""
+    app.add_template_filter(actor_name, "actor")
 
     @app.context_processor
     def labels() -> dict:

@@ -254,7 +254,7 @@ def submit(
     session.add(draft)
     session.flush()
     minutes = int(comms_settings(session)["signoff_minutes"])
-    rule = Rule(key=SIGNOFF_RULE, zh="更新审批", en="Update sign-off", anchor=SIGNOFF_RULE, owner="duty_manager",
+    rule = Rule(key=SIGNOFF_RULE, zh="公告签核", en="Update sign-off", anchor=SIGNOFF_RULE, owner="duty_manager",
                 met_by=(f"signoff:{draft.id}",), remind_before=1 if minutes > 1 else 0,
                 escalate_every=max(1, min(minutes, 5)), offset=minutes)
     draft.deadline_id = start_deadline(session, incident, rule, now=now, source=f"sign-off of draft {draft.id}").id

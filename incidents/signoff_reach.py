@@ -23,7 +23,7 @@ from incidents.scripts import NEXT_UPDATE_TOKEN
 
 EVENT = "signoff.requested"
 TITLES = {
-    "zh": "【待审批】{reference}「{title}」：{author} 提交的公告等待值班主管批准，请在 {due} 前处理",
+    "zh": "【待签核】{reference}「{title}」：{author} 提交的公告等待值班主管批准，请在 {due} 前处理",
     "en": "[Sign-off] {reference} \"{title}\": an update by {author} waits for a duty manager's approval, due at {due}",
 }
 # How a draft's {next_update_at} reads before the draft goes out.

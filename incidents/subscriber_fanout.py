@@ -43,7 +43,7 @@ REMINDER_LEAD = timedelta(hours=1)
 CONFIRM_EVENT = "subscription.confirm"
 
 STATUS_TEXT = {
-    "zh": {Status.INVESTIGATING: "调查中", Status.IDENTIFIED: "已定位原因", Status.MONITORING: "观察中",
+    "zh": {Status.INVESTIGATING: "排查中", Status.IDENTIFIED: "已确认原因", Status.MONITORING: "观察中",
            Status.RESOLVED: "已恢复"},
     "en": {Status.INVESTIGATING: "Investigating", Status.IDENTIFIED: "Identified", Status.MONITORING: "Monitoring",
            Status.RESOLVED: "Resolved"},
@@ -128,7 +128,7 @@ def queue_message(
     unsubscribe = unsubscribe_link(subscriber)
     message = Message(
         idempotency_key=key, subject=subject, text=text, event=event, url=url, unsubscribe_url=unsubscribe,
-        payload={"meta": {"unsubscribe": unsubscribe}, **(payload or {})},
+        language=subscriber.language, payload={"meta": {"unsubscribe": unsubscribe}, **(payload or {})},
     )
     row = OutboxMessage(
         idempotency_key=key, subscriber_id=subscriber.id, incident_id=incident_id, event=event,

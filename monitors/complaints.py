@@ -58,16 +58,16 @@ SURGE_RULE = Actor.system("monitor:complaint-surge")
 
 TEXTS = {
     "title": {
-        "zh": "投诉激增：{product}「{category}」类投诉今日已达 {count} 起",
+        "zh": "客诉激增：{product}「{category}」类客诉今日已达 {count} 起",
         "en": "Complaint surge: {count} {category} complaints about {product} today",
     },
     "summary": {
-        "zh": "规则：同一产品的「{category}」类投诉在一天内达到 {threshold} 起即立案。后续同类投诉会自动附到本事件。",
+        "zh": "规则：同一产品的「{category}」类客诉在一天内达到 {threshold} 起即立案。后续同类客诉会自动附到本事件。",
         "en": "Rule: {threshold} {category} complaints about one product in one day open an incident. "
               "Further complaints of this kind attach to it.",
     },
     "notify": {
-        "zh": "【投诉激增】{reference}「{title}」{severity}：请尽快确认并指派负责人",
+        "zh": "【客诉激增】{reference}「{title}」{severity}：请尽快认领并指派负责人",
         "en": "[Complaint surge] {reference} \"{title}\" {severity}: please acknowledge and assign",
     },
 }

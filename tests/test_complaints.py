@@ -172,7 +172,7 @@ def test_duty_manager_is_told(db_session, make_user) -> None:  # noqa: ANN001
     incident = report(db_session, MORNING).incident
     (told,) = db_session.scalars(sa.select(Notification)).all()
     assert told.user_id == manager.id and told.kind == "complaint_surge" and told.incident_id == incident.id
-    assert told.title.startswith("【投诉激增】")
+    assert told.title.startswith("【客诉激增】")
 
 
 @pytest.fixture()

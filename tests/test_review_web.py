@@ -160,7 +160,10 @@ def test_reports_page_json_and_csv(signed_in, app, api_as) -> None:  # noqa: ANN
     csv = signed_in.get("/reports/incidents.csv?days=30")
     assert csv.headers["Content-Type"] == "text/csv; charset=utf-8"
     lines = csv.data.decode("utf-8").splitlines()
-    assert lines[0].startswith("\ufeffreference,kind") and ref in lines[1] and "奶粉结块投诉" in lines[1]
+    assert lines[0].startswith("\ufeffReference,Kind") and ref in lines[1] and "奶粉结块投诉" in lines[1]
+    assert ",Escalated complaint,P2 major," in lines[1]  # a person's export names the values
+    coded = api_as(Role.VIEWER)("GET", "/api/v1/reports/incidents.csv?days=30").data.decode("utf-8").splitlines()
+    assert coded[0].startswith("\ufeffreference,kind") and ",complaint,P2," in coded[1]  # a script's keeps the codes
     assert signed_in.get("/reports/nonsense.csv").status_code == 422
     report = api_as(Role.VIEWER)("GET", "/api/v1/reports?days=30").json
     assert report["total"] == 1 and report["categories"]["logistics"] == 1
@@ -183,6 +186,6 @@ def test_reports_count_outreach_and_compensation_and_export_them(signed_in, app,
     page = signed_in.get("/reports?days=7").text
     assert "Customers reached on time" in page and "¥30.00" in page
     outreach_rows = signed_in.get("/reports/outreach.csv?days=7").data.decode("utf-8").splitlines()
-    assert outreach_rows[0].startswith("\ufeffincident,customer") and "赵女士" in outreach_rows[1]
+    assert outreach_rows[0].startswith("\ufeffIncident,Customer") and "赵女士" in outreach_rows[1]
     compensation_rows = signed_in.get("/reports/compensation.csv?days=7").data.decode("utf-8").splitlines()
-    assert len(compensation_rows) == 2 and ",voucher,30.00,offered," in compensation_rows[1]
+    assert len(compensation_rows) == 2 and ",Voucher,30.00,Offered," in compensation_rows[1]

@@ -94,7 +94,7 @@ def test_a_draft_rings_each_approver_once_and_the_channels_that_take_reminders(d
     [message] = db_session.scalars(sa.select(OutboxMessage)).all()
     assert (message.channel_id, message.event) == (duty_room.id, "signoff.requested")
     assert message.idempotency_key == f"signoff:{draft.id}:channel:{duty_room.id}"
-    assert "【待审批】" in message.message["text"] and message.message["url"].endswith(f"/incidents/{incident.reference}")
+    assert "【待签核】" in message.message["text"] and message.message["url"].endswith(f"/incidents/{incident.reference}")
 
     # Decided, the bell stops counting it.
     comms.approve(db_session, incident=incident, draft=draft, actor=Actor("Duty", user_id=duty.id),

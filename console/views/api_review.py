@@ -183,4 +183,4 @@ def get_report() -> Any:
 def export_report(name: str) -> Any:
     """One table of the report as CSV (same datasets as /reports)."""
     period, _ = parse_period(request.args)
-    return csv_response(name, period)
+    return csv_response(name, period, for_people=False)

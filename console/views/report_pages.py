@@ -14,13 +14,13 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from flask import Blueprint, make_response, render_template, request
-from flask_babel import gettext
 from werkzeug.datastructures import MultiDict
 
 from console.db import get_session
 from console.i18n import message_for, select_locale, team_zone
 from console.labels import KIND_LABELS, SEVERITY_LABELS, SOURCE_LABELS, STATUS_LABELS
 from console.review_labels import CHOICE_LABELS
+from console.views import report_columns
 from console.views.spreadsheet import inert
 from incidents import reports
 from incidents.errors import InvalidInput
@@ -95,7 +95,7 @@ def _datasets(period: reports.Period) -> dict[str, Callable[[], tuple[list[str],
     report = lambda: reports.report(session, period, now=utcnow(), zone=team_zone())  # noqa: E731
 
     def counts(key: str, table: dict[Any, Any]) -> Callable[[], tuple[list[str], Iterable[list[Any]]]]:
-        return lambda: ([gettext("Value"), gettext("Label"), gettext("Incidents")],
+        return lambda: (["value", "label", "incidents"],
                         [[value, _label(table, value), count] for value, count in report()[key].items()])
 
     def incidents() -> tuple[list[str], Iterable[list[Any]]]:
@@ -144,14 +144,14 @@ def _datasets(period: reports.Period) -> dict[str, Callable[[], tuple[list[str],
         "by_severity": counts("by_severity", SEVERITY_LABELS),
         "by_source": counts("by_source", SOURCE_LABELS),
         "categories": counts("categories", CHOICE_LABELS),
-        "per_day": lambda: ([gettext("Day"), gettext("Incidents")], [list(row) for row in report()["per_day"]]),
+        "per_day": lambda: (["day", "incidents"], [list(row) for row in report()["per_day"]]),
         "adherence": lambda: (
             ["rule", "name", "met_on_time", "met_late", "missed", "waived", "pending", "held_by_automatic_statement",
              "on_time_share"],
             [[row["rule"], row["name"]["zh" if select_locale().startswith("zh") else "en"], row["met_on_time"],
               row["met_late"], row["missed"], row["waived"], row["pending"], row["held"],
               "" if row["on_time_share"] is None else round(row["on_time_share"], 4)] for row in report()["adherence"]]),
-        "root_causes": lambda: ([gettext("Root cause"), gettext("Incidents")], [list(r) for r in report()["root_causes"]]),
+        "root_causes": lambda: (["root_cause", "incidents"], [list(r) for r in report()["root_causes"]]),
     }
 
 
@@ -159,13 +159,15 @@ DATASETS = ("incidents", "deadlines", "outreach", "compensation", "action_items"
             "by_source", "categories", "per_day", "adherence", "root_causes")
 
 
-def csv_response(name: str, period: reports.Period) -> Any:
-    """One dataset of the period as a CSV download."""
+def csv_response(name: str, period: reports.Period, *, for_people: bool = True) -> Any:
+    """One dataset of the period as a CSV download: in the reader's language `for_people`, else in codes."""
     datasets = _datasets(period)
     if name not in datasets:
         raise InvalidInput("dataset", f"unknown dataset {name!r}; expected one of {', '.join(DATASETS)}",
                            reason="choice", allowed=", ".join(DATASETS))
     header, rows = datasets[name]()
+    if for_people:
+        header, rows = report_columns.for_people(name, header, list(rows))
     buffer = io.StringIO()
     buffer.write("\ufeff")
     writer = csv.writer(buffer)

@@ -44,6 +44,8 @@ class Message:
     severity: str | None = None
     payload: dict[str, Any] = field(default_factory=dict)
     unsubscribe_url: str | None = None
+    # The reader's language ("zh" or "en") when one reader gets it (a subscriber); None for a team.
+    language: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -139,6 +139,14 @@ def _unsubscribe_target(url: str | None) -> str | None:
     return safe_link(url)
 
 
+# The unsubscribe link's words: the subscriber's language, or both when the reader is not known.
+UNSUBSCRIBE_WORDS = {"zh": "退订", "en": "Unsubscribe"}
+
+
+def unsubscribe_words(language: str | None) -> str:
+    return UNSUBSCRIBE_WORDS.get(language or "", "退订 / Unsubscribe")
+
+
 def build_email(config: dict[str, Any], message: Message, *, now: float | None = None) -> EmailMessage:
     mail = EmailMessage(policy=SMTP_POLICY)
     mail["Subject"] = single_line(severity_label(message.severity) + message.subject) or "(no subject)"
@@ -158,7 +166,7 @@ def build_email(config: dict[str, Any], message: Message, *, now: float | None =
     text = message.text.strip()
     plain = text + (f"\n\n{link}\n" if link else "\n")
     if unsubscribe:
-        plain += f"\n--\n退订 / Unsubscribe: {unsubscribe}\n"
+        plain += f"\n--\n{unsubscribe_words(message.language)}: {unsubscribe}\n"
     # base64 keeps the wire 7-bit clean: no reliance on the server offering 8BITMIME.
     mail.set_content(plain, charset="utf-8", cte="base64")
 
@@ -167,7 +175,7 @@ def build_email(config: dict[str, Any], message: Message, *, now: float | None =
     )
     html_link = f'<p><a href="{html.escape(link, quote=True)}">{html.escape(link)}</a></p>' if link else ""
     html_unsub = (
-        f'<p style="color:#888;font-size:12px"><a href="{html.escape(unsubscribe, quote=True)}">退订 / Unsubscribe</a></p>'
+        f'<p style="color:#888;font-size:12px"><a href="{html.escape(unsubscribe, quote=True)}">{unsubscribe_words(message.language)}</a></p>'
         if unsubscribe
         else ""
     )

@@ -60,7 +60,7 @@ def test_the_page_is_chinese_by_default_and_shows_a_readable_diff(client, make_u
     assert edited.status_code in (200, 303), edited.text
     page = client.get("/admin/audit?action=incident.field_changed")
     assert "审计日志" in page.text
-    assert "<del>P2</del>" in page.text and "<ins>P1</ins>" in page.text
+    assert "<del>P2 严重</del>" in page.text and "<ins>P1 紧急</ins>" in page.text  # named as the reader says them
     # What happened, in words beside the code scripts filter on; the target type too.
     assert '<span class="audit-what">编辑了事件 <code class="audit-action">incident.field_changed</code>' in page.text
     assert '<span class="audit-target">事件' in page.text

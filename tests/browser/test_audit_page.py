@@ -38,15 +38,15 @@ def test_admin_finds_a_change_reads_its_diff_and_its_request(live_server: LiveSe
     page.get_by_role("button", name="发起事件").click()
     expect(page).to_have_url(re.compile(r"/incidents/INC-\d{8}-0001$"))
     reference = page.url.rsplit("/", 1)[-1]
-    page.get_by_role("button", name="已定位原因").click()
-    expect(page.get_by_label("状态")).to_have_text("已定位")
+    page.get_by_role("button", name="已确认原因").click()
+    expect(page.get_by_label("状态")).to_have_text("已确认原因")
 
     page.get_by_text("设置", exact=True).click()
     page.get_by_role("link", name="审计日志").click()
     expect(page.get_by_role("heading", name="审计日志")).to_be_visible()
     moved = page.locator(".audit-record", has_text="incident.status_changed")
-    expect(moved.locator("del")).to_have_text("investigating")
-    expect(moved.locator("ins").first).to_have_text("identified")
+    expect(moved.locator("del")).to_have_text("排查中")  # the reader's words, not the stored codes
+    expect(moved.locator("ins").first).to_have_text("已确认原因")
     expect(page.locator(".audit-record", has_text="user.signed_in")).to_contain_text("李静")
 
     page.get_by_label("操作", exact=True).fill("incident.")

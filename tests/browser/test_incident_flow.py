@@ -45,9 +45,9 @@ def test_open_command_and_watch_live(live_server: LiveServer, browser: Browser) 
 
     commander.get_by_role("button", name="认领").click()
     expect(commander.locator("#incident-header").get_by_text("Zhangwei")).to_be_visible()
-    commander.get_by_role("button", name="已定位原因").click()
-    expect(commander.get_by_label("状态")).to_have_text("已定位")
-    expect(commander.locator("#timeline")).to_contain_text("排查中 → 已定位")
+    commander.get_by_role("button", name="已确认原因").click()
+    expect(commander.get_by_label("状态")).to_have_text("已确认原因")
+    expect(commander.locator("#timeline")).to_contain_text("排查中 → 已确认原因")
 
     commander.get_by_label("在时间线上记一笔").fill("数据库连接池已扩容")
     commander.get_by_role("button", name="添加备注").click()

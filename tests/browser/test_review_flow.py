@@ -96,7 +96,7 @@ def test_case_steps_refused_close_review_and_close(live_server: LiveServer, brow
 
     page.get_by_role("link", name="打开复盘").click()
     expect(page.get_by_role("heading", name=re.compile("复盘"))).to_be_visible()
-    expect(page.locator("#review-figures")).to_contain_text("响应用时")
+    expect(page.locator("#review-figures")).to_contain_text("认领用时")
     page.locator("#review-summary").fill("奶粉批次受潮结块，客户投诉后 20 分钟内响应。")
     page.locator("#review-root_cause").fill("仓库防潮措施失效")
     page.locator("#review-responsibility").fill("我方仓储")
@@ -121,7 +121,7 @@ def test_case_steps_refused_close_review_and_close(live_server: LiveServer, brow
     phone.goto(f"{live_server.url}/incidents/{ref}/review")
     _shot(phone, "review-phone")
     phone.goto(f"{live_server.url}/reports?days=7")
-    expect(phone.locator(".reports-page")).to_contain_text("投诉分类")
+    expect(phone.locator(".reports-page")).to_contain_text("客诉分类")
     _shot(phone, "reports-phone")
     page.goto(f"{live_server.url}/reports?days=7")
     _shot(page, "reports")

@@ -68,21 +68,21 @@ def test_the_duty_manager_finds_the_draft_on_the_bell_and_approves_it_first_thin
     # The next update's time is not the writer's to fix: it is filled in when the draft is approved.
     expect(composer.get_by_label(re.compile(r"^下次更新时间"))).to_have_count(0)
     expect(composer.locator("#composer-preview [lang=zh-CN] .fills-later")).to_have_text("下次更新时间，批准时填入")
-    composer.get_by_role("button", name="提交审批").click()
-    expect(writer.locator("#update-form .flash-done")).to_contain_text("已提交审批")
+    composer.get_by_role("button", name="提交签核").click()
+    expect(writer.locator("#update-form .flash-done")).to_contain_text("已提交签核")
 
     phone = browser.new_context(locale="zh-CN", viewport=PHONE).new_page()
     sign_in_page(phone, live_server.url, "zhou")
     waiting = phone.locator(".waiting-signoffs")  # the board, where sign-in lands
-    expect(waiting).to_contain_text("待审批的公告")
+    expect(waiting).to_contain_text("待签核的公告")
     expect(waiting).to_contain_text("内部：支付网关证书过期")
-    expect(waiting).to_contain_text("李娜 提交审批")
+    expect(waiting).to_contain_text("李娜 提交签核")
     expect(phone.locator("#bell .bell-count")).to_have_text("1")
 
     phone.locator("#bell").click()
     ringing = phone.locator(".notification.kind-signoff")
     expect(ringing).to_have_count(1)
-    expect(ringing).to_contain_text("【待审批】")
+    expect(ringing).to_contain_text("【待签核】")
     expect(ringing).to_contain_text("我们发现支付出现异常")
     ringing.get_by_role("link").click()
 

@@ -7,7 +7,7 @@ from playwright.sync_api import Page, expect
 from tests.browser.conftest import htmx_settled
 
 PUBLISHED = "已发布。"
-SENT_FOR_SIGNOFF = "已提交审批：值班经理批准后才会发布。"
+SENT_FOR_SIGNOFF = "已提交签核：值班主管批准后才会发布。"
 
 
 def compose(page: Page, *, script: str, components: dict[str, str] | None = None,

@@ -82,8 +82,8 @@ def test_ten_quality_complaints_to_the_six_step_case_and_the_return_visit(drill:
     incident = drill.incident()
     ref = incident.reference
     assert (incident.kind.value, incident.severity.value) == ("complaint", "P2")
-    audiences.team_channel(drill, expect=["【投诉激增】"])
-    audiences.bell(drill, duty, expect=["【投诉激增】"])
+    audiences.team_channel(drill, expect=["【客诉激增】"])
+    audiences.bell(drill, duty, expect=["【客诉激增】"])
     _nobody_outside_hears(drill)
 
     # 3. Ten minutes later 刘洋 calls the customer back, then works the case: prejudge, facts, responsibility.

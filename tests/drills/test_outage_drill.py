@@ -79,8 +79,8 @@ def test_an_alertmanager_outage_from_the_alert_to_the_closed_review(drill: Drill
         audiences.public(drill, headline=OUTAGE, indicator="critical", ongoing={PUBLIC_TITLE: "investigating"},
                          latest={PUBLIC_TITLE: "我们发现客服工作台出现异常"},
                          in_feed={PUBLIC_TITLE: "我们发现客服工作台出现异常"})
-        audiences.mail(drill, expect=[(f"【调查中】{PUBLIC_TITLE}", "我们发现客服工作台出现异常")])
-        audiences.webhook(drill, expect=[(f"【调查中】{PUBLIC_TITLE}", "我们发现客服工作台出现异常")])
+        audiences.mail(drill, expect=[(f"【排查中】{PUBLIC_TITLE}", "我们发现客服工作台出现异常")])
+        audiences.webhook(drill, expect=[(f"【排查中】{PUBLIC_TITLE}", "我们发现客服工作台出现异常")])
         audiences.team_channel(drill, expect=[])
         audiences.bell(drill, duty, expect=[])
 
@@ -93,8 +93,8 @@ def test_an_alertmanager_outage_from_the_alert_to_the_closed_review(drill: Drill
                                         "eta": ("01:30", "01:30")})
         audiences.public(drill, headline=PARTLY_DOWN, indicator="major",
                          ongoing={PUBLIC_TITLE: "identified"}, latest={PUBLIC_TITLE: "已定位原因，正在扩容"})
-        audiences.mail(drill, expect=[(f"【已定位原因】{PUBLIC_TITLE}", "已定位原因，正在扩容")])
-        audiences.webhook(drill, expect=[(f"【已定位原因】{PUBLIC_TITLE}", "已定位原因，正在扩容")])
+        audiences.mail(drill, expect=[(f"【已确认原因】{PUBLIC_TITLE}", "已定位原因，正在扩容")])
+        audiences.webhook(drill, expect=[(f"【已确认原因】{PUBLIC_TITLE}", "已定位原因，正在扩容")])
 
         # 5. The service is back: Alertmanager says so, the console suggests resolving.
         ended = {**firing, "endsAt": (datetime.now(UTC) - timedelta(seconds=1)).isoformat()}

@@ -38,7 +38,7 @@ def test_double_opt_in_then_updates_then_one_click_unsubscribe(sub_app, client, 
     reference = publish("已定位原因，正在切换备用通道")
     assert deliver().delivered == 1
     update = smtp_server.handler.envelopes[-1]
-    assert mail(update)["Subject"] == "【调查中】支付异常"
+    assert mail(update)["Subject"] == "【排查中】支付异常"
     assert "已定位原因，正在切换备用通道" in plain_text(update)
     assert f"http://status.example.com/status/incidents/{reference}" in plain_text(update)
 

@@ -23,7 +23,7 @@ ZH = {
     "Enter a whole number of minutes.": "请填写整数分钟。",
     "Enter between %(min)s and %(max)s minutes.": "请填写 %(min)s 到 %(max)s 之间的分钟数。",
     "The reminder must be shorter than the deadline itself.": "提前提醒的时间必须短于时限本身。",
-    "Only complaint deadlines can count in business hours.": "只有投诉类时限可以按工作时间计算。",
+    "Only complaint deadlines can count in business hours.": "只有客诉类时限可以按工作时间计算。",
     "The shift must end after it starts.": "班次的结束时间必须晚于开始时间。",
     "A shift lasts at most 7 days.": "一个班次最长 7 天。",
     "Only duty managers and administrators can be on duty.": "只有值班主管和管理员可以值班。",
@@ -63,7 +63,7 @@ ZH = {
     # Playbooks
     "the incident is opened": "事件创建",
     "the incident is acknowledged": "事件被认领",
-    "each public update": "每次发布对外通报",
+    "each public update": "每次发布对外公告",
     "the incident is resolved": "事件解决",
     "the status becomes “%(status)s”": "状态变为“%(status)s”",
     "Due after (min)": "到期时间（分钟）",
@@ -89,7 +89,7 @@ ZH = {
     "Starts when %(anchor)s": "起算：%(anchor)s",
     "Owner: %(owner)s": "负责人：%(owner)s",
     "All severities": "所有级别",
-    "Count complaint deadlines in business hours": "投诉类时限按工作时间计算",
+    "Count complaint deadlines in business hours": "客诉类时限按工作时间计算",
     "Working hours and holidays come from the business calendar; time outside them does not count.":
         "工作时间和节假日取自工作日历，非工作时间不计入时限。",
     "Save numbers": "保存数值",
@@ -185,8 +185,7 @@ ZH = {
     "delivered": "送达",
     "failed": "失败",
     "No attempts yet.": "尚无发送记录。",
-    "Group chats and mailboxes that hear about reminders and overdue deadlines, in addition to the bell.":
-        "除站内通知外，到期提醒和超时升级还会发到这些群聊和邮箱。",
+    "Group chats and mailboxes that hear about reminders and overdue deadlines, in addition to the bell.": "除站内通知外，时限到期提醒和超时升级还会发到这些群聊和邮箱。",
     # Calendar
     "New Year's Day": "元旦",
     "Spring Festival": "春节",
@@ -235,5 +234,5 @@ ZH = {
     "From today": "从今天起",
     "Later": "往后",
     "Complaint deadlines that count in business hours stop outside these hours, on weekends and on public holidays, and run on make-up workdays.":
-        "按工作时间计算的投诉时限，在下班后、周末和法定节假日暂停计时，调休上班日照常计时。",
+        "按工作时间计算的客诉时限，在下班后、周末和法定节假日暂停计时，调休上班日照常计时。",
 }

@@ -4,7 +4,7 @@ ZH = {
     # Domain error reasons
     "This deadline is already met.": "这个时限已经完成了。",
     "This deadline was already waived.": "这个时限已经免除了。",
-    "Only a complaint's clock can be paused.": "只有投诉事件可以暂停计时。",
+    "Only a complaint's clock can be paused.": "只有客诉事件可以暂停计时。",
     "The clock is already paused.": "计时已经处于暂停状态。",
     "The clock is not paused.": "计时没有暂停。",
     "There is no such step in this playbook.": "预案里没有这一步。",
@@ -17,7 +17,7 @@ ZH = {
     "waived a deadline": "免除了时限",
     "sent a reminder": "发出了到期提醒",
     "a deadline was missed": "时限已超时",
-    "escalated an overdue deadline": "超时升级",
+    "escalated an overdue deadline": "升级了超时的时限",
     "snoozed a reminder": "推迟了提醒",
     "paused the clock": "暂停了计时",
     "resumed the clock": "恢复了计时",
@@ -84,8 +84,7 @@ ZH = {
     "Waive": "免除",
     "Cancel": "取消",
     "Pause the clock": "暂停计时",
-    "While the complaint waits on the customer, no deadline runs. Each keeps the time it had left.":
-        "等待客户期间所有时限停止计时，恢复后各自保留暂停时剩余的时间。",
+    "While the complaint waits on the customer, no deadline runs. Each keeps the time it had left.": "客诉等待客户期间所有时限停止计时，恢复后各自保留暂停时剩余的时间。",
     "What are we waiting for?": "在等客户什么？",
     # Checklist
     "Checklist": "处置清单",

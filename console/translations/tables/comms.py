@@ -2,8 +2,8 @@
 
 ZH = {
     # Timeline
-    "sent an update for sign-off": "提交了公告待审批",
-    "approved an update": "审批通过了公告",
+    "sent an update for sign-off": "提交了公告待签核",
+    "approved an update": "签核通过了公告",
     "rejected an update": "驳回了公告",
     "published talking points for agents": "向客服下发了口径",
     # Purposes of scripts
@@ -19,22 +19,22 @@ ZH = {
     "Fill in": "填写变量",
     "in English": "英文",
     "Not affected": "未受影响",
-    "Send for sign-off": "提交审批",
+    "Send for sign-off": "提交签核",
     "Publish the update": "发布公告",
     "automatic": "自动发布",
     "published by the console itself: the update was overdue": "进展更新超时，系统自动发布",
     "English text (optional)": "英文内容（可选）",
-    "Sent for sign-off: a duty manager approves it before it goes out.": "已提交审批：值班经理批准后才会发布。",
-    "Updates on this incident need a duty manager’s sign-off before they go out.": "本事件的公告须经值班经理审批后才能发布。",
+    "Sent for sign-off: a duty manager approves it before it goes out.": "已提交签核：值班主管批准后才会发布。",
+    "Updates on this incident need a duty manager’s sign-off before they go out.": "本事件的公告须经值班主管签核后才能发布。",
     "Customers cannot see this incident yet: it has no public title or is internal-only.": "客户暂时看不到本事件：尚未设置公开标题，或已设为仅内部可见。",
     "Set the public title": "设置公开标题",
     "Pick a script or write the text: the preview shows here exactly what customers will read.": "选择话术或直接撰写，这里会预览客户将看到的内容。",
     "Show the fields to fill in": "显示需要填写的变量",
     "Preview: what customers will read": "预览：客户将看到的内容",
     "no English text: English readers see the Chinese": "没有英文内容：英文读者将看到中文",
-    "A duty manager signs this off before it goes out.": "发布前需值班经理审批。",
+    "A duty manager signs this off before it goes out.": "发布前需值班主管签核。",
     # Sign-off
-    "%(who)s asks for sign-off": "%(who)s 提交审批",
+    "%(who)s asks for sign-off": "%(who)s 提交签核",
     "Approve and publish": "批准并发布",
     "Why not": "驳回原因",
     "Why not (required to reject)": "驳回原因（必填）",
@@ -58,12 +58,12 @@ ZH = {
     "Publish to agents": "下发给客服",
     # Library
     "Script library": "话术库",
-    "Sign-off and holding statements": "审批与缓冲声明",
+    "Sign-off and holding statements": "签核与缓冲声明",
     "The wording the team uses in public, per kind of incident. Pick a script in an incident’s composer; the variables in braces are filled in there.":
         "团队对外使用的话术，按事件类型分类。在事件页的公告编辑器中选择话术，花括号中的变量在那里填写。",
     "holding statement on": "缓冲声明已开启",
     "holding statement off": "缓冲声明已关闭",
-    "sign-off for %(severities)s": "%(severities)s 需审批",
+    "sign-off for %(severities)s": "%(severities)s 需签核",
     "version %(v)s": "第 %(v)s 版",
     "default wording": "默认话术",
     "Variables": "变量",
@@ -81,8 +81,8 @@ ZH = {
     "Save as a new version": "保存为新版本",
     "Versions": "历史版本",
     "Updates on incidents of these kinds and severities go to a duty manager for approval before they are published. Duty managers and admins publish directly.":
-        "以下类型和级别的事件，公告须经值班经理审批后才能发布。值班经理和管理员可直接发布。",
-    "Minutes a duty manager has to sign off": "值班经理审批时限（分钟）",
+        "以下类型和级别的事件，公告须经值班主管签核后才能发布。值班主管和管理员可直接发布。",
+    "Minutes a duty manager has to sign off": "值班主管签核时限（分钟）",
     "Holding statements": "缓冲声明",
     "When an update is overdue, the console publishes the kind’s holding statement by itself (once in a row; reminders and escalation go on).":
         "进展更新超时后，系统自动发布该类型的缓冲声明（不会连续自动发布；提醒和升级照常进行）。",
@@ -96,8 +96,8 @@ ZH = {
         "缓冲声明由系统自动发布，只能使用 {components}、{title} 和 {next_update_at}。",
     "{components} needs at least one affected component: choose them below.": "{components} 需要至少选择一个受影响的服务：请在下方选择。",
     "{title} needs the incident’s public title: set it first.": "{title} 需要事件的公开标题：请先设置。",
-    "Someone already decided on this update.": "这条公告已被他人审批。",
+    "Someone already decided on this update.": "这条公告已被他人签核。",
     "There is no such script.": "没有这个话术。",
-    "The update by %(author)s was withdrawn: the incident was closed before sign-off": "%(author)s 起草的公告已撤回：审批前事件已关闭",
-    "Updates still waiting for sign-off were withdrawn: %(num)s.": "已撤回 %(num)s 条待审批的公告。",
+    "The update by %(author)s was withdrawn: the incident was closed before sign-off": "%(author)s 起草的公告已撤回：签核前事件已关闭",
+    "Updates still waiting for sign-off were withdrawn: %(num)s.": "已撤回 %(num)s 条待签核的公告。",
 }

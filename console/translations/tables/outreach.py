@@ -39,7 +39,7 @@ ZH = {
     "added by hand": "手动添加",
     "pasted list": "粘贴名单",
     "CSV import": "CSV 导入",
-    "the poster of the raising mention": "触发事件的发帖人",
+    "the poster of the raising mention": "触发事件的那条提及的发帖人",
     "through the API": "通过 API 添加",
     # Error reasons
     "Give a name or nickname, or a handle.": "请填写姓名或昵称，或联系方式。",

@@ -2,7 +2,7 @@
 
 ZH = {
     # Domain error reasons
-    "The six-step case is for complaints and public opinion.": "六步法只用于投诉和舆情事件。",
+    "The six-step case is for complaints and public opinion.": "六步法只用于客诉和舆情事件。",
     "Record the facts first: a plan cannot be agreed before the facts are on record.": "请先记录事实：事实未核实前不能确定方案。",
     "Agree the plan before recording its execution.": "请先确定方案，再记录沟通与执行。",
     "This time is already past; choose a later one.": "这个时间已经过去了，请选一个更晚的时间。",
@@ -11,7 +11,7 @@ ZH = {
     "The review is already completed or waived.": "复盘已完成或已免除。",
     "Fill in the required fields before completing the review.": "请先填写必填项，再完成复盘。",
     "Resolve the incident before completing its review.": "请先将事件标记为已恢复，再完成复盘。",
-    "Link only updates and mentions of this incident.": "只能关联本事件的公告和舆情。",
+    "Link only updates and mentions of this incident.": "只能关联本事件的公告和提及。",
     "This action item is already settled.": "这个改进项已经处理完毕。",
     # Timeline
     "recorded a step of the six-step case": "记录了六步法的一步",
@@ -84,7 +84,7 @@ ZH = {
     "Figures": "数据",
     "frozen when the review was completed": "完成复盘时固定的数据",
     "live, computed by the system": "系统实时计算",
-    "Time to acknowledge": "响应用时",
+    "Time to acknowledge": "认领用时",
     "Time to first public notice": "首次公告用时",
     "Time to resolve": "恢复用时",
     "Update cadence kept": "更新节奏达标率",
@@ -103,7 +103,7 @@ ZH = {
     "Export Markdown": "导出 Markdown",
     "Print": "打印",
     "What happened and why": "经过与原因",
-    "Links to updates and mentions": "关联的公告与舆情",
+    "Links to updates and mentions": "关联的公告与提及",
     "Save the draft": "保存草稿",
     "Action items": "改进项",
     "Note (a reason is required to drop it)": "备注（放弃时必须写明理由）",
@@ -133,7 +133,7 @@ ZH = {
     "To": "到",
     "Show": "查看",
     "Incidents opened from %(start)s to %(end)s.": "%(start)s 至 %(end)s 期间发起的事件。",
-    "Time to acknowledge (median / p90)": "响应用时（中位数 / P90）",
+    "Time to acknowledge (median / p90)": "认领用时（中位数 / P90）",
     "Time to resolve (median / p90)": "恢复用时（中位数 / P90）",
     "Open action items": "未完成的改进项",
     "Overdue action items": "逾期的改进项",
@@ -145,7 +145,7 @@ ZH = {
     "By kind": "按类型",
     "By severity": "按级别",
     "By source": "按来源",
-    "Complaint categories": "投诉分类",
+    "Complaint categories": "客诉分类",
     "Deadline adherence by rule": "各时限规则的达成情况",
     "On time": "按时率",
     "No deadlines in this period.": "这段时间没有时限。",

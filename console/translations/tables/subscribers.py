@@ -3,8 +3,7 @@
 ZH = {
     # The public page.
     "Subscribe to updates": "订阅更新",
-    "Get every incident update and maintenance notice as soon as it is published here. Each message has a one-click unsubscribe link.":
-        "本页每发布一条故障进展或维护通知，我们都会第一时间发给您。每条消息都附有一键退订链接。",
+    "Get every incident update and maintenance notice as soon as it is published here. Each message has a one-click unsubscribe link.": "本页每发布一条事件进展或维护通知，我们都会第一时间发给您。每条消息都附有一键退订链接。",
     "Too many subscriptions from here just now. Please try again in %(minutes)s minutes.":
         "请求过于频繁，请 %(minutes)s 分钟后再试。",
     "By e-mail": "邮件订阅",
@@ -32,8 +31,7 @@ ZH = {
     "To stop the deliveries, open this link:": "如需停止推送，请打开此链接：",
     "Unsubscribe": "退订",
     "Subscription confirmed": "订阅已确认",
-    "You will receive incident updates and maintenance notices at %(address)s.":
-        "故障进展和维护通知将发送到 %(address)s。",
+    "You will receive incident updates and maintenance notices at %(address)s.": "事件进展和维护通知将发送到 %(address)s。",
     "You are unsubscribed": "您已退订",
     "Nothing more will be sent to %(address)s.": "不会再向 %(address)s 发送任何通知。",
     "Subscribe again": "重新订阅",

@@ -1,0 +1,53 @@
+"""Chinese for the names the console gives its own actors, the timeline's field names and the exports."""
+
+ZH = {
+    # Who did something (console/actor_labels.py).
+    "The console": "系统",
+    "The clock": "计时器",
+    "Automatic holding statement": "自动缓冲声明",
+    "Feed monitor": "舆情监控",
+    "Complaint surge monitor": "客诉激增监控",
+    "Scheduler": "定时任务",
+    "Message sender": "消息发送",
+    "Subscriptions": "订阅管理",
+    "Anonymous visitor": "匿名访客",
+    "Installation": "安装程序",
+    "API token %(name)s": "API 令牌 %(name)s",
+    "Alert hook (token %(name)s)": "告警接入（令牌 %(name)s）",
+    "Command line (%(name)s)": "命令行（%(name)s）",
+    "The console (%(name)s)": "系统（%(name)s）",
+    # Fields changed on the timeline.
+    "Public title in English": "英文公开标题",
+    "Internal only": "仅内部",
+    # Report exports for people.
+    "Reference": "编号",
+    "Opened at": "开始时间",
+    "Acknowledged at": "认领时间",
+    "Resolved at": "解决时间",
+    "Closed at": "关闭时间",
+    "Seconds to acknowledge": "认领用时（秒）",
+    "Seconds to resolve": "解决用时（秒）",
+    "Rule code": "规则代码",
+    "Met at": "完成时间",
+    "Seconds late": "超时（秒）",
+    "Reason for waiving": "免除原因",
+    "Contact detail": "联系方式",
+    "Promise": "承诺",
+    "Promise due at": "承诺兑现时间",
+    "By": "操作人",
+    "Offered at": "提出时间",
+    "Accepted at": "接受时间",
+    "Declined at": "拒绝时间",
+    "Delivered at": "发放时间",
+    "Receipt confirmed at": "确认收到时间",
+    "Share on time": "按时比例",
+    "Met": "已完成",
+    # The review's Markdown export.
+    "Figure": "指标",
+    "Reason": "原因",
+    # A subscriber's deliveries, by what they were.
+    "Incident update": "事件进展",
+    "Maintenance notice": "维护通知",
+    "Confirmation request": "订阅确认请求",
+    "Already subscribed notice": "已订阅提醒",
+}
