@@ -43,11 +43,13 @@ ALLOWED = {
     "smtp", "http", "https", "json", "atom", "rss", "id", "inc", "webhook", "markdown", "md", "p1", "p2", "p3", "p4",
     "min", "ms", "utc", "gmt", "cst", "ip", "ok", "html", "sms", "wecom", "dingtalk", "feishu", "excel", "wps",
     "crisis", "email", "e-mail", "xml", "https", "hmac", "sha256", "www", "com", "cn", "example", "org", "qq",
-    "opencc", "rsshub", "cookie", "sub", "bearer", "app", "english", "host",
+    "opencc", "rsshub", "cookie", "sub", "bearer", "app", "english", "host", "openid", "connect",
+    # The single sign-on form's example claim and value: what an admin types as the provider names them.
+    "groups", "crisis-duty",
 }
 # Text people typed into the seed that is English on purpose (an alert's service label).
 # tests.conftest's make_user and make_token act as Actor.system("test") and name tokens token1, token2…
-SEEDED = {"payments", "console", "crs", "token", "test"}
+SEEDED = {"payments", "console", "crs", "token", "test", "chief", "li"}  # and the people's user names
 WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*[A-Za-z]|[A-Za-z]")
 NOT_WORDS = re.compile(r"(?m)"
     r"https?://\S+|[\w.+-]+@[\w.-]+|INC-\d+-\d+|\{[a-z_]+\}|%\([a-z_]+\)s|\b[A-Z]{2,}-\d+\b|#[0-9a-fA-F]{3,32}\b"

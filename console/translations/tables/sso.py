@@ -31,7 +31,7 @@ ZH = {
     "Single sign-on": "单点登录",
     "People sign in with your organisation’s OpenID Connect provider. A person signing in for the first time "
     "gets an account with the role of the first rule their claims match.":
-        "成员使用贵单位的 OpenID Connect 身份提供方登录。首次登录时，按其声明（claim）匹配到的第一条规则的角色创建账号。",
+        "成员使用贵单位的 OpenID Connect 身份提供方登录。首次登录时，按其声明匹配到的第一条规则的角色创建账号。",
     "Provider": "身份提供方",
     "Offer sign-in with the provider": "在登录页提供身份提供方登录",
     "Name on the sign-in button": "登录按钮上显示的名称",
