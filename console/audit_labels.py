@@ -23,6 +23,8 @@ ACTION_LABELS = {
     "user.password_reset": _l("set a temporary password"),
     "user.password_changed": _l("changed their password"),
     "user.unlocked": _l("cleared a person's failed sign-ins"),
+    "user.sso_linked": _l("linked a person to their single sign-on identity"),
+    "user.sso_unlinked": _l("unlinked a person from their single sign-on identity"),
     "token.create": _l("created an API token"),
     "token.revoke": _l("revoked an API token"),
     "setting.changed": _l("changed a setting"),

@@ -87,7 +87,7 @@ def test_patch_changes_role_profile_and_is_audited(app, client, make_user, make_
     ({"mobile": "+85213800138000"}, 422, "mobile"),
     ({"mobile": 13800138000}, 422, "mobile"),
     ({"role": "overlord"}, 422, "role"),
-    ({"role": 10 ** 400}, 422, "role"),
+    ({"role": 10 ** 400}, 400, "role"),  # refused while reading the body: beyond 64 bits
     ({"active": "no"}, 422, "active"),
     ({"active": 0}, 422, "active"),
     ({"display_name": ["x"]}, 422, "display_name"),

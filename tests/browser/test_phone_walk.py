@@ -34,8 +34,9 @@ PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1366, "height": 900}
 SHOTS = Path("/tmp/shots-phone")
 NOT_PAGES = re.compile(r"^/(api|hooks|static)/|\.(csv|md|atom|rss|xml|json)$|^/(metrics|healthz|readyz)$")
-# Routes no signed-in admin reaches as a page: a subscriber's e-mailed token links.
-TOKEN_LINKS = {"subscribe.confirm", "subscribe.unsubscribe"}
+# Routes no signed-in admin reaches as a page: a subscriber's e-mailed token links, and the steps
+# of a single sign-on that is off (the provider's redirects; tests/browser/test_sso.py walks them).
+TOKEN_LINKS = {"subscribe.confirm", "subscribe.unsubscribe", "sso.start", "sso.callback"}
 # Query strings a page needs (the new-channel form is per kind).
 QUERIES = {"channels.new": {"kind": "webhook"}}
 # The crisis is not on the public status page, whose incident page is therefore 404.

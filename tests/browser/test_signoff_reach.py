@@ -69,7 +69,7 @@ def test_the_duty_manager_finds_the_draft_on_the_bell_and_approves_it_first_thin
     expect(composer.get_by_label(re.compile(r"^下次更新时间"))).to_have_count(0)
     expect(composer.locator("#composer-preview [lang=zh-CN] .fills-later")).to_have_text("下次更新时间，批准时填入")
     composer.get_by_role("button", name="提交签核").click()
-    expect(writer.locator("#update-form .flash-done")).to_contain_text("已提交签核")
+    expect(writer.locator("#update-form .flash-warn")).to_contain_text("已提交签核")  # held, not yet published
 
     phone = browser.new_context(locale="zh-CN", viewport=PHONE).new_page()
     sign_in_page(phone, live_server.url, "zhou")

@@ -20,7 +20,9 @@ def compose(page: Page, *, script: str, components: dict[str, str] | None = None
     htmx_settled(page)
     fill(page, components=components, variables=variables)
     composer.get_by_role("button", name=button).click()
-    expect(page.locator("#update-form .flash-done")).to_have_text(done)
+    # Held for sign-off is a warning (nothing went out yet); a publish is a success.
+    notice = ".flash-warn" if done == SENT_FOR_SIGNOFF else ".flash-done"
+    expect(page.locator(f"#update-form {notice}")).to_have_text(done)
 
 
 def fill(page: Page, *, components: dict[str, str] | None = None,

@@ -81,7 +81,7 @@ def test_a_weibo_flare_up_from_the_post_to_the_poster_reached_and_the_incident_c
     page.goto(f"{drill.url}/incidents/{ref}")
     assert drill.api(comms, "PUT", f"/incidents/{ref}/public", json={"public_title": PUBLIC_TITLE}).ok
     page.reload()
-    people.compose(page, script="首次公告", button="提交审批", done=people.SENT_FOR_SIGNOFF)
+    people.compose(page, script="首次公告", button="提交签核", done=people.SENT_FOR_SIGNOFF)
     audiences.bell(drill, duty, expect=[ref])
     audiences.bell(drill, commander, expect=[ref])
     audiences.team_channel(drill, expect=[ref])
@@ -97,8 +97,8 @@ def test_a_weibo_flare_up_from_the_post_to_the_poster_reached_and_the_incident_c
     expect(approver.locator("#timeline")).to_contain_text("我们已关注到网上关于")
     audiences.public(drill, headline=PARTLY_DOWN, indicator="major", ongoing={PUBLIC_TITLE: "investigating"},
                      latest={PUBLIC_TITLE: "我们已关注到网上关于"})
-    audiences.mail(drill, expect=[(f"【调查中】{PUBLIC_TITLE}", "我们已关注到网上关于")])
-    audiences.webhook(drill, expect=[(f"【调查中】{PUBLIC_TITLE}", "我们已关注到网上关于")])
+    audiences.mail(drill, expect=[(f"【排查中】{PUBLIC_TITLE}", "我们已关注到网上关于")])
+    audiences.webhook(drill, expect=[(f"【排查中】{PUBLIC_TITLE}", "我们已关注到网上关于")])
     audiences.team_channel(drill, expect=[])
 
     # 5. The poster is on the outreach list already (the monitor put her there). 李娜 reaches her
