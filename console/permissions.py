@@ -103,6 +103,7 @@ ENDPOINTS: dict[str, str] = {
     "api.get_user": "admin",
     "api.update_user": "admin",
     "api.set_user_password": "admin",
+    "api.unlock_user": "admin",
     # Inbound signals: alert hooks, complaint intake, surge rules, hook mappings (issue 5).
     "hooks.alertmanager": "incident.open",
     "hooks.grafana": "incident.open",

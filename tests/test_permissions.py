@@ -76,6 +76,7 @@ EXPECTED: dict[str, tuple[str, str, set]] = {
     "api.get_user": ("GET", "/api/v1/users/nobody", ADMINS),
     "api.update_user": ("PATCH", "/api/v1/users/nobody", ADMINS),
     "api.set_user_password": ("POST", "/api/v1/users/nobody/password", ADMINS),
+    "api.unlock_user": ("POST", "/api/v1/users/nobody/unlock", ADMINS),
     # Inbound signals: alert hooks, complaint intake, surge rules, hook mappings (issue 5).
     "hooks.alertmanager": ("POST", "/hooks/alertmanager", OPENERS),
     "hooks.grafana": ("POST", "/hooks/grafana", OPENERS),

@@ -16,7 +16,7 @@ from console.clock import utcnow
 from console.db import get_session
 from console.permissions import role_may
 from console.views.api import bp, json_body, string_field
-from incidents import people
+from incidents import accounts, people
 from incidents.errors import InvalidInput
 from incidents.models import User
 
@@ -99,3 +99,14 @@ def set_user_password(username: str) -> Any:
     response = jsonify(body)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.post("/users/<username>/unlock")
+def unlock_user(username: str) -> Any:
+    """Forget the person's failed sign-ins from every address (no wait is left); {"cleared": n}."""
+    json_body(set())
+    session = get_session()
+    user = people.find_user(session, username)
+    cleared = accounts.clear_login_failures(session, username=user.username, actor=current_actor(), now=utcnow())
+    session.commit()
+    return jsonify(username=user.username, cleared=cleared)

@@ -241,3 +241,15 @@ def test_an_admin_unlocks_from_the_command_line(app, make_user, database_url, mo
     assert result.exit_code == 0 and "cleared 5 failed sign-ins" in result.output
     assert _login(client, "clumsy", PASSWORD).status_code == 303
     assert CliRunner().invoke(main, ["user", "unlock", "nobody"]).exit_code == 1
+
+
+def test_an_admin_unlocks_through_the_api(app, make_user, api_as) -> None:  # noqa: ANN001
+    make_user(Role.AGENT, "fumbler")
+    client = app.test_client()
+    for n in range(accounts.PAIR_FREE_FAILURES):
+        _login(client, "fumbler", f"typo-{n}")
+    assert _login(client, "fumbler", PASSWORD).status_code == 429
+    assert api_as(Role.DUTY_MANAGER)("POST", "/api/v1/users/fumbler/unlock", json={}).status_code == 403
+    cleared = api_as(Role.ADMIN)("POST", "/api/v1/users/FUMBLER/unlock", json={})
+    assert cleared.status_code == 200 and cleared.json == {"username": "fumbler", "cleared": 5}
+    assert _login(client, "fumbler", PASSWORD).status_code == 303
