@@ -168,6 +168,18 @@ def local_sign_in_allowed(config: dict[str, Any], username: str) -> bool:
         accounts.canonical_username(username) == accounts.canonical_username(config["break_glass"]))
 
 
+def password_sign_in_allowed(session: Session, config: dict[str, Any], username: str) -> bool:
+    """Whether this person may sign in with a password now: everyone while password sign-in is on;
+    otherwise only the break-glass account, and only while it is an active admin (demoted or
+    deactivated, it no longer opens the door)."""
+    if not local_sign_in_allowed(config, username):
+        return False
+    if config.get("local_login", True) or not is_on(config):
+        return True
+    user = session.scalar(sa.select(User).where(accounts.same_username(username)))
+    return bool(user and user.active and user.role == Role.ADMIN)
+
+
 def role_for(config: dict[str, Any], claims: dict[str, Any]) -> Role | None:
     """The first rule whose claim holds the value (a list containing it, or a value equal to it)
     gives the role; else the default role; None when neither: the sign-in is refused."""

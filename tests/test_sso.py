@@ -181,6 +181,11 @@ def test_password_sign_in_off_but_for_the_break_glass_admin(app, provider, admin
     blocked = english(app).post("/login", data={"username": agent.username, "password": PASSWORD})
     assert blocked.status_code == 403 and "switched off" in blocked.text
     assert english(app).post("/login", data={"username": root.username, "password": PASSWORD}).status_code == 303
+    # Demoted (the last-admin rule needs another admin first), the break-glass name opens nothing.
+    make_user(Role.ADMIN, "second-admin")
+    assert admin_api("PATCH", "/api/v1/users/root", json={"role": "duty_manager"}).status_code == 200
+    demoted = english(app).post("/login", data={"username": root.username, "password": PASSWORD})
+    assert demoted.status_code == 403 and "switched off" in demoted.text
 
 
 def test_the_login_page_offers_the_provider_in_the_readers_language(app, client, provider, admin_api) -> None:  # noqa: ANN001

@@ -42,7 +42,7 @@ def login() -> Any:
     if request.method == "POST":
         session = get_session()
         now = utcnow()
-        if not single_sign_on.local_sign_in_allowed(sso, username):
+        if not single_sign_on.password_sign_in_allowed(session, sso, username):
             error = gettext("Sign-in with a password is switched off. Use “Sign in with %(provider)s”.",
                             provider=single_sign_on.display_name(sso))
             return _form(sso, error, username), 403
