@@ -22,7 +22,6 @@ from console.notices import not_done
 from console.views.clock_context import may
 from console.views.comms_context import (
     Composer,
-    composer_errors,
     composer_from_form,
     name_in_public,
     offer_public_title,
@@ -30,7 +29,7 @@ from console.views.comms_context import (
     preview,
     resolving_composer,
 )
-from console.views.incident_pages import _answer, _conditional_fragment, _done, _page_context, bp
+from console.views.incident_pages import _answer, _conditional_fragment, _done, _page_context, bp, composer_refused
 from incidents import comms, scripts, service, talking_points
 from incidents.comms_models import UpdateDraft
 from incidents.errors import InvalidInput
@@ -96,10 +95,7 @@ def publish_update(reference: str) -> Any:
                               may_approve=may("update.approve"), actor=current_actor(), now=utcnow(), zone=team_zone(),
                               public_url=current_app.config["PUBLIC_URL"])
     except InvalidInput as error:
-        session.rollback()
-        state.errors = composer_errors(error)
-        return _answer(incident, COMPOSER, 422, composer=state,
-                       preview=preview(session, incident, state) if state.zh.strip() else None)
+        return composer_refused(session, incident, state, error)
     session.commit()
     if not htmx:
         return _done(incident, COMPOSER)

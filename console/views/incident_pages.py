@@ -97,6 +97,15 @@ def _answer(incident: Incident, fragment: str, status: int = 200, **state: Any) 
     return response
 
 
+def composer_refused(session: Any, incident: Incident, state: Any, error: InvalidInput) -> Any:
+    """The composer again with the refusal at its field (422), the typed text and its preview kept;
+    nothing of the refused submit is saved."""
+    session.rollback()
+    state.errors = composer_errors(error)
+    return _answer(incident, COMPOSER, 422, composer=state,
+                   preview=preview(session, incident, state) if state.zh.strip() else None)
+
+
 def _done(incident: Incident, fragment: str) -> Any:
     if htmx:
         return _answer(incident, fragment)
@@ -246,10 +255,7 @@ def _resolve_from_composer(session: Any, incident: Incident) -> Any:
                                         "again.", status=status_label(incident.status))}
         return _answer(incident, COMPOSER, 409, composer=state)
     except InvalidInput as error:
-        session.rollback()
-        state.errors = composer_errors(error)
-        return _answer(incident, COMPOSER, 422, composer=state,
-                       preview=preview(session, incident, state) if state.zh.strip() else None)
+        return composer_refused(session, incident, state, error)
     session.commit()
     if not htmx:
         return _done(incident, COMPOSER)
