@@ -54,9 +54,10 @@ def test_a_long_period_keeps_few_dates_each_with_room() -> None:
 
 
 def test_customer_promises_are_one_rule_in_the_adherence_table(signed_in, app, api_as) -> None:  # noqa: ANN001
-    ref = _open_at(app, datetime.now(ZONE) - timedelta(minutes=30))
+    app.config["CLOCK"] = lambda: FIXED_NOW
+    ref = _open_at(app, FIXED_NOW - timedelta(minutes=30))
     manager = api_as(Role.DUTY_MANAGER)
-    due = (datetime.now(ZONE) + timedelta(hours=4)).isoformat(timespec="minutes")
+    due = (FIXED_NOW.astimezone(ZONE) + timedelta(hours=4)).isoformat(timespec="minutes")
     for name, handle in (("赵女士", "13700137000"), ("钱先生", "13700137001"), ("孙女士", "13700137002")):
         contact = manager("POST", f"/api/v1/incidents/{ref}/contacts", json={"name": name, "handle": handle}).json
         logged = manager("POST", f"/api/v1/incidents/{ref}/contacts/{contact['id']}/attempts",
