@@ -105,19 +105,24 @@ def _not_valid() -> Any:
     return _page("public/subscription.html", 404, outcome="unknown", subscriber=None)
 
 
+def _asked(token: str, *, done: SubscriberState, done_outcome: str, ask_outcome: str) -> Any:
+    """A mail link opened (GET): the page with its button, or what is already done; nothing changes."""
+    subscriber = _named(token)
+    if subscriber is None:
+        return _not_valid()
+    outcome = done_outcome if subscriber.state == done else ask_outcome
+    return _page("public/subscription.html", outcome=outcome, subscriber=subscriber)
+
+
 # Opening a link from a mail (GET) only shows a page with a button: mail scanners and link
 # previews open every link, and must not confirm or end a subscription. The button POSTs to
 # the same address without a CSRF token: the unguessable token in the URL is the proof.
 @bp.route("/status/subscribe/confirm/<token>", methods=["GET", "POST"])
 def confirm(token: str) -> Any:
     """The confirmation link from the mail: the page asks, its button starts the subscription."""
-    session = get_session()
     if request.method == "GET":
-        subscriber = _named(token)
-        if subscriber is None:
-            return _not_valid()
-        outcome = "confirmed" if subscriber.state == SubscriberState.ACTIVE else "ask_confirm"
-        return _page("public/subscription.html", outcome=outcome, subscriber=subscriber)
+        return _asked(token, done=SubscriberState.ACTIVE, done_outcome="confirmed", ask_outcome="ask_confirm")
+    session = get_session()
     try:
         subscriber = subscribers.confirm(session, token=token, actor=current_actor(), now=utcnow())
     except NotFound:
@@ -134,13 +139,10 @@ def confirm(token: str) -> Any:
 def unsubscribe(token: str) -> Any:
     """The unsubscribe link in every message: the page asks, its button (or a mail client's RFC 8058
     one-click POST, `List-Unsubscribe=One-Click`) ends the subscription; no login."""
-    session = get_session()
     if request.method == "GET":
-        subscriber = _named(token)
-        if subscriber is None:
-            return _not_valid()
-        outcome = "unsubscribed" if subscriber.state == SubscriberState.UNSUBSCRIBED else "ask_unsubscribe"
-        return _page("public/subscription.html", outcome=outcome, subscriber=subscriber)
+        return _asked(token, done=SubscriberState.UNSUBSCRIBED, done_outcome="unsubscribed",
+                      ask_outcome="ask_unsubscribe")
+    session = get_session()
     try:
         subscriber = subscribers.unsubscribe(session, token=token, actor=current_actor(), now=utcnow())
     except NotFound:
