@@ -8,7 +8,6 @@ The clock starts at the wall clock's minute (Alertmanager stamps its alerts with
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,7 +21,6 @@ import requests
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from playwright.sync_api import Browser, Page
-from werkzeug.serving import make_server
 
 from console import create_app, subscriber_jobs
 from console.worker import Worker, WorkerSettings
@@ -195,16 +193,9 @@ def recording_server() -> Iterator[RecordingServer]:
     """A local HTTP receiver that records every request and answers 200."""
     app = RecordingServer()
     app.set(200, '{"ok": true}')
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    app.base_url = f"http://127.0.0.1:{server.server_port}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    with serving(app, poll_interval=0.05) as live:
+        app.base_url = live.url
         yield app
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 @pytest.fixture()
@@ -222,6 +213,7 @@ def drill(fresh_database: sa.Engine, browser: Browser, mail_server: tuple[SMTPHa
         "PUBLIC_URL": "http://status.example.test", "ALLOWED_NETWORKS": LOCAL, "TIMEZONE": "Asia/Shanghai",
         "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_port), "SMTP_SECURITY": "none",
         "SMTP_FROM": "status@example.test", "BOARD_POLL_SECONDS": 2,
+        "STATUS_CACHE_SECONDS": 0,  # each public read checks the version: what every audience sees is now
     })
     worker = Worker(engine, WorkerSettings.from_config(app.config), clock=clock)
     with serving(app) as server, recording_server() as hook, recording_server() as team:
